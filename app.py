@@ -10,6 +10,7 @@ from chalicelib.shared_kernel.http import (
     OWN_SCHEME, PUBLIC, Call, RouteRegistry, error_response, normalize_chalice_errors,
 )
 from chalicelib.shared_kernel.observability import logger
+from chalicelib.shared_kernel.schemas import PrincipalOut
 
 app = Chalice(app_name="smile", configure_logs=False)
 app.register_middleware(normalize_chalice_errors, "http")
@@ -33,10 +34,16 @@ def openapi(call: Call):
     return build_openapi(api.operations, title="SMILE API", version=API_VERSION)
 
 
+@api.route("/v1/me", "GET", summary="Who the bearer token says the caller is",
+           response=PrincipalOut, tags=["platform"])
+def me(call: Call):
+    return PrincipalOut.of(call.principal)
+
+
 # Unknown paths: API Gateway and chalice local answer 403 "Missing Authentication Token";
 # these catch-alls (matched after every concrete route) answer a 404 in the error contract.
-def _not_found(**_):
-    path = app.current_request.path if app.current_request else ""
+def _not_found(**parts):
+    path = "/" + "/".join(parts[f"p{i}"] for i in range(1, len(parts) + 1))
     return error_response(404, "ROUTE_NOT_FOUND", f"no such route: {path}")
 
 

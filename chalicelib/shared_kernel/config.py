@@ -64,7 +64,8 @@ class Settings(BaseModel):
         values = {
             key[len(_PREFIX):].lower(): value
             for key, value in environ.items()
-            if key.startswith(_PREFIX)
+            # SMILE_LOCAL_* belong to the local stack's launcher, not to the app.
+            if key.startswith(_PREFIX) and not key.startswith("SMILE_LOCAL_")
         }
         if "region" not in values and environ.get("AWS_DEFAULT_REGION"):
             values["region"] = environ["AWS_DEFAULT_REGION"]

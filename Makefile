@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` (local stack with demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+.PHONY: run test test-fast bench lint synth clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m infra.local up
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# Unit tests only: seconds, no moto.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+synth: $(STAMP)
+	cd infra/cdk && ../../$(PY) -m infra.cdk.app
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis cdk.out

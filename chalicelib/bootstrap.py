@@ -39,6 +39,14 @@ class Container:
         return WorkingCalendar.with_extra(self.settings.extra_holidays)
 
 
+    @cached_property
+    def registration(self):
+        from chalicelib.registration.service import RegistrationService
+        from chalicelib.registration.store import RegistrationStore
+
+        return RegistrationService(RegistrationStore(), clock=lambda: self.clock())
+
+
 _container: Container | None = None
 _lock = threading.Lock()
 

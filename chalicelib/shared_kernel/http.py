@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from .auth import Principal, Role
 from .errors import BadRequest, SmileError, ValidationFailed
@@ -146,6 +146,8 @@ class RouteRegistry:
                     parsed_body = op.body.model_validate(parse_json(raw))
                 except ValidationError as exc:
                     return validation_error_response(exc, "body")
+                if isinstance(parsed_body, RootModel):  # a union of shapes (e.g. segments)
+                    parsed_body = parsed_body.root
             params = dict(request.query_params or {})
             parsed_query = None
             if op.query is not None:

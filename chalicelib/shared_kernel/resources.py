@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "chalicelib.receivables.store",
     "chalicelib.blast.store",
     "chalicelib.shared_kernel.idempotency",
+    "chalicelib.shared_kernel.records",
 )
 
 _MODELS: dict[str, type] = {}
@@ -110,3 +111,12 @@ BUCKET_PREFIXES = {
     "imports": "imports/",
     "reconciliation": "reconciliation/",
 }
+
+
+def transact_write():
+    """A PynamoDB write transaction on the region the models are bound to."""
+    from pynamodb.connection import Connection
+    from pynamodb.transactions import TransactWrite
+
+    region = next(iter(_MODELS.values())).Meta.region if _MODELS else None
+    return TransactWrite(connection=Connection(region=region))

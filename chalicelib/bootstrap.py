@@ -47,6 +47,39 @@ class Container:
         return RegistrationService(RegistrationStore(), clock=lambda: self.clock())
 
 
+    @cached_property
+    def rulebook(self):
+        from chalicelib.billing.rules import default_rulebook
+
+        return default_rulebook()
+
+    @cached_property
+    def queues(self):
+        from chalicelib.shared_kernel.queues import QueuePublisher
+
+        return QueuePublisher(self.settings.region)
+
+    @cached_property
+    def billing(self):
+        from chalicelib.billing.service import BillingService
+        from chalicelib.billing.store import BillingStore
+        from chalicelib.shared_kernel.observability import logger
+
+        return BillingService(BillingStore(), self.registration, self.rulebook, self.calendar,
+                              clock=lambda: self.clock(),
+                              code_valid_days=self.settings.payment_code_valid_days,
+                              log=logger())
+
+    @cached_property
+    def payments(self):
+        from chalicelib.billing.payments import PaymentService
+        from chalicelib.billing.store import BillingStore
+
+        return PaymentService(BillingStore(), self.billing,
+                              publish=lambda message: self.queues.send("payments", message),
+                              clock=lambda: self.clock())
+
+
 _container: Container | None = None
 _lock = threading.Lock()
 

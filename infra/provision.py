@@ -15,9 +15,12 @@ from chalicelib.shared_kernel.resources import QUEUES, bind_tables, load_models
 def provision(settings) -> dict:
     bind_tables(settings)
     created = {"tables": [], "queues": [], "bucket": settings.bucket_name}
+    dynamodb = client("dynamodb", settings.region)
+    existing_tables = set(dynamodb.list_tables(Limit=100)["TableNames"])
     for model_cls in load_models().values():
-        if not model_cls.exists():
-            model_cls.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        if model_cls.Meta.table_name not in existing_tables:
+            # moto answers ACTIVE at once; waiting would only add describe calls
+            model_cls.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
         created["tables"].append(model_cls.Meta.table_name)
 
     sqs = client("sqs", settings.region)

@@ -25,6 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.shared_kernel.check_digits import (has_valid_check_digit,  # noqa: F401
+                                                    mod11_10_check_digit)
 from chalicelib.shared_kernel.errors import ValidationFailed
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -375,19 +377,8 @@ def normalize_email(text: Any, *, field: str = "email") -> str:
 
 # --------------------------------------------------------------------------- KPJ and NPP
 
-def mod11_10_check_digit(payload: str) -> str:
-    """ISO/IEC 7064 MOD 11,10 check digit of a string of decimal digits."""
-    if not payload or not _DIGITS.match(payload):
-        raise ValueError("payload must be decimal digits")
-    product = 10
-    for char in payload:
-        total = (product + int(char)) % 10 or 10
-        product = (2 * total) % 11
-    return str((11 - product) % 10)
-
-
 def _has_valid_check_digit(number: str) -> bool:
-    return mod11_10_check_digit(number[:-1]) == number[-1]
+    return has_valid_check_digit(number)
 
 
 KPJ_LENGTH = 11

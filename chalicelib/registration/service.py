@@ -10,12 +10,13 @@ from typing import Callable
 
 from chalicelib.shared_kernel.auth import Principal, Role
 from chalicelib.shared_kernel.branches import branch, branch_for_nik
+from chalicelib.shared_kernel.calendar import Period, jakarta_today
 from chalicelib.shared_kernel.errors import Conflict, Forbidden, ValidationFailed
 from chalicelib.shared_kernel.records import audit_entry, next_value
 
 from . import identifiers as ids
-from .store import (BILLING_SHARDS, EmployerRecord, ParticipantRecord, RegistrationStore,
-                    UniqueKeyRecord)
+from .store import (BILLING_SHARDS, EmployerRecord, EmploymentRecord, ParticipantRecord,
+                    RegistrationStore, UniqueKeyRecord)
 
 PENDING = "PENDING_VERIFICATION"
 REJECTED = "REJECTED"
@@ -74,7 +75,7 @@ class RegistrationService:
         if reg.segment == "PU":
             record.employer_id, record.npp = employer.employer_id, employer.npp
             record.programs = ["JKK", "JKM", "JHT", "JP"]
-            period = f"{now.year:04d}-{now.month:02d}"
+            period = str(Period.of(jakarta_today(now)))
             record.wage = reg.monthly_wage
             record.wage_history = json.dumps([{"from": period, "wage": reg.monthly_wage}])
         elif reg.segment == "BPU":
@@ -154,11 +155,16 @@ class RegistrationService:
         if decision.decision == "APPROVE":
             kpj = ids.format_kpj(next_value("kpj"))
             record.status, record.kpj, record.queue_key = VERIFIED, kpj, None
+            extra = [audit_entry(subject, principal.subject, "APPROVED",
+                                 details={"kpj": kpj}, at=self.clock())]
             if record.segment == "BPU":
                 record.billing_shard = _shard(participant_id, "BPU")
-            audit = audit_entry(subject, principal.subject, "APPROVED",
-                                details={"kpj": kpj}, at=self.clock())
-            self.store.transition(record, expected_status=PENDING, extra_saves=[audit],
+            if record.segment == "PU":
+                now = self.clock()
+                extra.append(EmploymentRecord(
+                    record.employer_id, participant_id, kpj=kpj, name=record.name,
+                    wage_history=record.wage_history, started=str(Period.of(jakarta_today(now)))))
+            self.store.transition(record, expected_status=PENDING, extra_saves=extra,
                                   extra_keys=[UniqueKeyRecord(f"KPJ#{kpj}",
                                                               owner=participant_id)])
             return {"participant_id": participant_id, "status": VERIFIED, "kpj": kpj}
@@ -170,6 +176,28 @@ class RegistrationService:
         self._tell_rejected(record.phone, record.name, decision.reasons)
         return {"participant_id": participant_id, "status": REJECTED,
                 "reasons": decision.reasons}
+
+    # ------------------------------------------------------------------ for billing
+    def billable_employers(self):
+        return self.store.billable_employers()
+
+    def workers_of(self, employer_id: str):
+        return self.store.workers_of(employer_id)
+
+    def billable_bpu_participants(self):
+        return self.store.billable_bpu()
+
+    def employer_by_npp(self, npp: str):
+        return self.store.employer_by_npp(npp)
+
+    def participant_by_kpj(self, kpj: str):
+        return self.store.participant_by_kpj(kpj)
+
+    def record_payment(self, participant_ids: list[str], period: str) -> None:
+        """A paid contribution: the membership becomes (or stays) ACTIVE and its
+        paid-through period moves forward (never back)."""
+        for participant_id in participant_ids:
+            self.store.record_payment(participant_id, period)
 
     # ------------------------------------------------------------------ helpers
     def _tell_rejected(self, phone, name, reasons) -> None:

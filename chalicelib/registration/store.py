@@ -166,6 +166,33 @@ class ParticipantRecord(Model):
         return int(max(applicable, key=lambda h: h["from"])["wage"])
 
 
+@table("employment")
+class EmploymentRecord(Model):
+    """A PU worker's employment with one employer: the wages billing reads, keyed by the
+    employer so a month's bill reads its workers with one keyed query."""
+
+    class Meta:
+        table_name = "employment"
+
+    employer_id = UnicodeAttribute(hash_key=True)
+    participant_id = UnicodeAttribute(range_key=True)
+    kpj = UnicodeAttribute()
+    name = UnicodeAttribute()
+    wage_history = UnicodeAttribute()             # JSON [{"from": "YYYY-MM", "wage": n}]
+    started = UnicodeAttribute()                  # first contribution period
+    left_from = UnicodeAttribute(null=True)       # first period no longer employed
+
+    def wage_for(self, period: str) -> int | None:
+        history = json.loads(self.wage_history)
+        applicable = [h for h in history if h["from"] <= period]
+        if not applicable:
+            return None
+        return int(max(applicable, key=lambda h: h["from"])["wage"])
+
+    def employed_in(self, period: str) -> bool:
+        return self.started <= period and (self.left_from is None or period < self.left_from)
+
+
 @table("registration-keys")
 class UniqueKeyRecord(Model):
     """One item per unique business key: "NIK#<nik>#<segment>", "KPJ#<kpj>", "NPP#<npp>"."""
@@ -247,7 +274,7 @@ class RegistrationStore:
         return [r.participant_id for r in ParticipantRecord.by_phone.query(phone)]
 
     def workers_of(self, employer_id: str):
-        return ParticipantRecord.by_employer.query(employer_id)
+        return EmploymentRecord.query(employer_id)
 
     def billable_bpu(self):
         for shard in range(BILLING_SHARDS):
@@ -290,6 +317,21 @@ class RegistrationStore:
             record.update(actions=actions)
         except UpdateError as exc:
             raise Conflict("participant update refused", code="STATE_CHANGED") from exc
+
+    def record_payment(self, participant_id: str, period: str) -> None:
+        """VERIFIED/ACTIVE/INACTIVE -> ACTIVE with paid_through = max(old, period)."""
+        record = ParticipantRecord(participant_id)
+        try:
+            record.update(actions=[ParticipantRecord.status.set("ACTIVE"),
+                                   ParticipantRecord.paid_through.set(period),
+                                   ParticipantRecord.version.add(1)],
+                          condition=(ParticipantRecord.status.is_in("VERIFIED", "ACTIVE",
+                                                                    "INACTIVE"))
+                          & (ParticipantRecord.paid_through.does_not_exist()
+                             | (ParticipantRecord.paid_through < period)))
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
 
     def release_nik(self, nik: str, segment: str) -> None:
         UniqueKeyRecord(f"NIK#{nik}#{segment}").delete()

@@ -42,6 +42,10 @@ class Settings(BaseModel):
     # Local stage: the key that encrypts partner client secrets at rest. Deployed: from a secret.
     secret_encryption_key_path: str | None = None
 
+    # A payment code expires this many days after its bill's due date; receivables staff
+    # issue a new one for an expired unpaid bill. [UNCONFIRMED: agency practice]
+    payment_code_valid_days: int = Field(default=60, ge=1)
+
     public_base_url: str = "http://127.0.0.1:8000"
     tracing_enabled: bool = False
 

@@ -41,6 +41,15 @@ def next_value(name: str) -> int:
     return int(record.value)
 
 
+def reserve_block(name: str, size: int) -> range:
+    """`size` consecutive values of a counter in one atomic call (bill runs reserve their
+    payment codes this way instead of one call per bill)."""
+    record = CounterRecord(name)
+    record.update(actions=[CounterRecord.value.add(size)])
+    last = int(record.value)
+    return range(last - size + 1, last + 1)
+
+
 def audit_entry(subject: str, actor: str, action: str, *, reason: str | None = None,
                 details: dict | None = None, at: datetime | None = None) -> AuditRecord:
     """An audit record, not yet saved: callers put it in the same transaction as the change."""

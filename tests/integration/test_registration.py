@@ -129,7 +129,7 @@ def test_same_nik_registered_concurrently_exactly_one_wins(client):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["created"] + ["duplicate"] * 7
+    assert sorted(outcomes) == ["created"] + ["duplicate"] * 7, outcomes
     again = post(client, "/v1/participants", body)
     assert again.status_code == 409
     assert again.json_body["error"]["code"] == "DUPLICATE_NIK"

@@ -1,0 +1,80 @@
+"""API models of billing routes (requests and the responses OpenAPI documents)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BillQuery(_Strict):
+    status: Literal["OPEN", "OVERDUE", "PAID"] | None = None
+    npp: str | None = Field(default=None, pattern=r"^\d{1,20}$")
+    kpj: str | None = Field(default=None, pattern=r"^\d{11}$")
+    period: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    limit: int = Field(default=50, ge=1, le=100)
+    next_token: str | None = None
+
+
+class CodeReissue(_Strict):
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class ManualPayment(_Strict):
+    amount: StrictInt = Field(gt=0, le=10**13)
+    receipt_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9/\-]+$")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class BillLine(BaseModel):
+    program: str
+    payer: str
+    base: int
+    amount: int
+    rate: str | None = None
+
+
+class BillOut(BaseModel):
+    bill_id: str
+    status: str
+    segment: str
+    kind: str
+    period: str
+    due_date: str
+    party_name: str
+    npp: str | None
+    kpj: str | None
+    branch_code: str
+    contribution: int
+    fine: int
+    amount_paid: int
+    amount_due: int
+    employer_total: int
+    worker_total: int
+    payment_code: str | None
+    lines: list[BillLine]
+    worker_count: int
+    paid_at: str | None
+
+
+class BillPage(BaseModel):
+    items: list[BillOut]
+    next_token: str | None
+
+
+class JhtEntry(BaseModel):
+    period: str
+    bill_id: str
+    employer_amount: int
+    worker_amount: int
+    amount: int
+    credited_at: str
+
+
+class JhtBalance(BaseModel):
+    participant_id: str
+    balance: int
+    entries: list[JhtEntry]

@@ -182,7 +182,7 @@ class Pump:
             c.clock = lambda m=moment: m
 
     def fire(self, name: str, moment: datetime) -> None:
-        handler = getattr(self.app, name, None)
+        handler = self.app.app.handler_map.get(name)
         if handler is None:
             self.out(f"  schedule {name}: no handler in app.py yet, skipped")
             return
@@ -206,7 +206,7 @@ class Pump:
         for _ in range(max_rounds):
             worked = False
             for spec in self.queues.values():
-                consumer = getattr(self.app, spec.consumer, None)
+                consumer = self.app.app.handler_map.get(spec.consumer)
                 if consumer is None:
                     continue
                 count = self._feed_once(spec, consumer)
@@ -370,6 +370,9 @@ def up() -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
 
+    from infra.moto_atomic import make_dynamodb_atomic
+
+    make_dynamodb_atomic()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=MOTO_PORT, verbose=False)
     moto.start()
     chalice = None

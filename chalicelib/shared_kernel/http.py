@@ -102,11 +102,23 @@ def parse_json(raw: bytes | None) -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}", code="MALFORMED_JSON") from exc
 
 
+# Every operation of every registry (app.py's and each context's blueprint), for OpenAPI.
+OPERATIONS: list[Operation] = []
+
+
+def authenticate_bearer(header: str | None) -> Principal:
+    from chalicelib.bootstrap import container
+
+    return container().verifier.verify(header)
+
+
 class RouteRegistry:
-    def __init__(self, app, authenticate: Callable[[str | None], Principal]):
+    """Routes of one Chalice app or Blueprint (each context has its blueprint)."""
+
+    def __init__(self, app, authenticate: Callable[[str | None], Principal] = authenticate_bearer):
         self._app = app
         self._authenticate = authenticate
-        self.operations: list[Operation] = []
+        self.operations = OPERATIONS
 
     def route(self, path: str, method: str, *, summary: str, auth: Any = AUTHENTICATED,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
@@ -209,3 +221,9 @@ def normalize_chalice_errors(event, get_response):
 
 def roles(*names: Role) -> tuple[Role, ...]:
     return tuple(names)
+
+
+def optional_principal(call: Call) -> Principal | None:
+    """Public routes that also accept a token (staff registering on someone's behalf)."""
+    header = call.headers.get("authorization")
+    return authenticate_bearer(header) if header else None

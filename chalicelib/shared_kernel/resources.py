@@ -125,6 +125,10 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
 )
 
 
+def schedule(name: str) -> ScheduleSpec:
+    return next(spec for spec in SCHEDULES if spec.name == name)
+
+
 BUCKET_PREFIXES = {
     "documents": "documents/",
     "letters": "letters/",

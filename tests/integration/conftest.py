@@ -8,6 +8,9 @@ import pytest
 def aws():
     from moto import mock_aws
 
+    from infra.moto_atomic import make_dynamodb_atomic
+
+    make_dynamodb_atomic()
     with mock_aws():
         from chalicelib.shared_kernel.aws import reset_clients
 

@@ -76,8 +76,15 @@ class LambdaContext:
 CONTEXT = LambdaContext()
 
 
-def run_schedule(handler, at: datetime, name: str = "schedule"):
-    return handler(scheduled_event(at, name), CONTEXT)
+def handler(name: str):
+    """A schedule or consumer as Lambda would invoke it (blueprints register them on app)."""
+    import app as app_module
+
+    return app_module.app.handler_map[name]
+
+
+def run_schedule(name: str, at: datetime):
+    return handler(name)(scheduled_event(at, name), CONTEXT)
 
 
 def scheduled_event(at: datetime, name: str) -> dict:
@@ -88,12 +95,13 @@ def scheduled_event(at: datetime, name: str) -> dict:
             "detail": {}}
 
 
-def drain(queue_key: str, consumer, max_rounds: int = 50) -> int:
+def drain(queue_key: str, max_rounds: int = 50) -> int:
     """Feed a moto queue to its consumer until it is empty (as the local pump does)."""
     from chalicelib.bootstrap import container
     from chalicelib.shared_kernel.aws import client as aws_client
     from chalicelib.shared_kernel.resources import QUEUES
 
+    consumer = handler(QUEUES[queue_key].consumer)
     sqs = aws_client("sqs", container().settings.region)
     url = sqs.get_queue_url(QueueName=QUEUES[queue_key].name)["QueueUrl"]
     handled = 0

@@ -44,7 +44,10 @@ class Container:
         from chalicelib.registration.service import RegistrationService
         from chalicelib.registration.store import RegistrationStore
 
-        return RegistrationService(RegistrationStore(), clock=lambda: self.clock())
+        from chalicelib.shared_kernel.messaging import publish
+
+        return RegistrationService(RegistrationStore(), clock=lambda: self.clock(),
+                                   notify=lambda request: publish(self.queues, request))
 
 
     @cached_property
@@ -75,9 +78,12 @@ class Container:
         from chalicelib.billing.payments import PaymentService
         from chalicelib.billing.store import BillingStore
 
+        from chalicelib.shared_kernel.messaging import publish
+
         return PaymentService(BillingStore(), self.billing,
                               publish=lambda message: self.queues.send("payments", message),
-                              clock=lambda: self.clock())
+                              clock=lambda: self.clock(),
+                              notify=lambda request: publish(self.queues, request))
 
 
 _container: Container | None = None

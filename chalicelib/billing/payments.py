@@ -48,11 +48,12 @@ def fingerprint(*parts) -> str:
 
 class PaymentService:
     def __init__(self, store: BillingStore, billing, publish: Callable[[dict], None],
-                 clock: Callable[[], datetime]):
+                 clock: Callable[[], datetime], notify: Callable | None = None):
         self.store = store
         self.billing = billing
         self.publish = publish
         self.clock = clock
+        self.notify = notify
 
     # ------------------------------------------------------------------ lookup
     def lookup(self, code: str, on: date) -> CodeLookup:
@@ -177,7 +178,36 @@ class PaymentService:
             else:
                 ids = [bill.party_key.split("#", 1)[1]]
             registration.record_payment(ids, bill.period)
+        self._send_receipt(payment)
         return {"payment_id": payment.payment_id, "jht_entries": credited}
+
+    def _send_receipt(self, payment: PaymentRecord) -> None:
+        """The payer's receipt (payment_received template), once per payment."""
+        if not self.notify:
+            return
+        from chalicelib.shared_kernel.messaging import MessageRequest
+
+        bills = self.store.bills(payment.bill_ids)
+        if not bills:
+            return
+        first = bills[0]
+        kind, party_id = (("EMPLOYER", first.party_key.split("#", 1)[1])
+                          if first.kind == "EMPLOYER"
+                          else ("PARTICIPANT", first.party_key.split("#", 1)[1]))
+        self.notify(MessageRequest(
+            dedupe_key=f"receipt:{payment.payment_id}", template="payment_received",
+            recipient_kind=kind, recipient_id=party_id, source="payment",
+            branch=first.branch,
+            params={"nama": first.party_name, "periode": min(b.period for b in bills),
+                    "jumlah": int(payment.amount), "tanggal_bayar": payment.day,
+                    "kanal": channel_label(payment),
+                    "nomor_referensi": payment.request_id or payment.payment_id}))
+
+
+def channel_label(payment: PaymentRecord) -> str:
+    if payment.channel == "MANUAL":
+        return "loket kantor cabang"
+    return f"mitra pembayaran {payment.client_id}"
 
 
 class PaymentExists(Exception):

@@ -142,7 +142,7 @@ class RegistrationService:
         audit = audit_entry(subject, principal.subject, "REJECTED",
                             reason="; ".join(decision.reasons), at=self.clock())
         self.store.transition(record, expected_status=PENDING, extra_saves=[audit])
-        self._tell_rejected(record.phone, record.name, decision.reasons)
+        self._tell_rejected("EMPLOYER", employer_id, record.name, decision.reasons)
         return {"employer_id": employer_id, "status": REJECTED, "reasons": decision.reasons}
 
     def verify_participant(self, participant_id: str, decision, principal: Principal) -> dict:
@@ -173,7 +173,7 @@ class RegistrationService:
         audit = audit_entry(subject, principal.subject, "REJECTED",
                             reason="; ".join(decision.reasons), at=self.clock())
         self.store.transition(record, expected_status=PENDING, extra_saves=[audit])
-        self._tell_rejected(record.phone, record.name, decision.reasons)
+        self._tell_rejected("PARTICIPANT", participant_id, record.name, decision.reasons)
         return {"participant_id": participant_id, "status": REJECTED,
                 "reasons": decision.reasons}
 
@@ -200,10 +200,16 @@ class RegistrationService:
             self.store.record_payment(participant_id, period)
 
     # ------------------------------------------------------------------ helpers
-    def _tell_rejected(self, phone, name, reasons) -> None:
-        if self.notify and phone:
-            self.notify("registration_rejected", phone,
-                        {"nama": name, "alasan": "; ".join(reasons)})
+    def _tell_rejected(self, kind: str, record_id: str, name: str, reasons) -> None:
+        """The applicant is told what to complete (Indonesian template, through blast)."""
+        if self.notify:
+            from chalicelib.shared_kernel.messaging import MessageRequest
+
+            self.notify(MessageRequest(
+                dedupe_key=f"rejected:{record_id}:{self.clock().isoformat()}",
+                template="registration_rejected", recipient_kind=kind, recipient_id=record_id,
+                params={"nama": name, "nomor_pendaftaran": record_id, "alasan": list(reasons)},
+                source="registration"))
 
     @staticmethod
     def _verifier_of(branch_code: str, principal: Principal) -> None:

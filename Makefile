@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/run_all.py
 
 synth: $(STAMP)
-	cd infra/cdk && ../../$(PY) -m infra.cdk.app
+	cd infra/cdk && ../../$(PY) app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis cdk.out

@@ -5,7 +5,7 @@ same registry as every other table; powertools reads and writes it itself.
 """
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from .resources import table
@@ -17,6 +17,7 @@ class IdempotencyRecord(Model):
         table_name = "idempotency"
 
     id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)  # powertools sets it; the stack enables TTL
 
 
 def persistence_layer(settings):

@@ -5,7 +5,7 @@ from chalice import Blueprint, Cron
 
 from chalicelib.billing.calculator import QuoteRequest, QuoteResponse
 from chalicelib.billing.schemas import (BillOut, BillPage, BillQuery, CodeReissue, JhtBalance,
-                                        ManualPayment)
+                                        ManualPayment, Prepayment)
 from chalicelib.bootstrap import container
 from chalicelib.shared_kernel.auth import Role
 from chalicelib.shared_kernel.calendar import parse_instant
@@ -63,6 +63,14 @@ def post_manual_payment(call: Call):
            summary="JHT balance and its ledger entries", response=JhtBalance, tags=["billing"])
 def jht_balance(call: Call):
     return container().billing.jht_balance(call.path["participant_id"], call.principal)
+
+
+@api.route("/v1/participants/{participant_id}/prepayments", "POST",
+           summary="BPU: one payment code for 1, 3, 6 or 12 consecutive months",
+           body=Prepayment, status=201, tags=["billing"])
+def prepay(call: Call):
+    return container().billing.prepay(call.path["participant_id"], call.body.months,
+                                      call.principal)
 
 
 @bp.schedule(Cron(*schedule("generate_monthly_bills").cron_args()),

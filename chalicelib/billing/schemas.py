@@ -29,6 +29,10 @@ class ManualPayment(_Strict):
     reason: str = Field(min_length=3, max_length=500)
 
 
+class Prepayment(_Strict):
+    months: StrictInt = Field(description="1, 3, 6 or 12")
+
+
 class BillLine(BaseModel):
     program: str
     payer: str

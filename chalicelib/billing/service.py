@@ -268,6 +268,66 @@ class BillingService:
         return {"bill_id": bill.bill_id, "payment_code": code, "expires_on": expires.isoformat(),
                 "replaces": bill.payment_code}
 
+    # ------------------------------------------------------------------ BPU prepayment
+    PREPAYMENT_MONTHS = (1, 3, 6, 12)
+
+    def prepay(self, participant_id: str, months: int, principal: Principal) -> dict:
+        """One payment code for `months` consecutive months of a BPU participant: the open
+        bills first (oldest first), then the months after the last one billed. Each month
+        is its own bill, settled when the code is paid."""
+        if months not in self.PREPAYMENT_MONTHS:
+            raise ValidationFailed("Pembayaran di muka hanya untuk 1, 3, 6 atau 12 bulan",
+                                   field="months", code="PREPAYMENT_MONTHS")
+        participant = self.registration.participant_record(participant_id)
+        if principal.role is Role.PARTICIPANT:
+            if principal.kpj != participant.kpj:
+                raise Forbidden("this membership is not yours", code="KPJ_FORBIDDEN")
+        elif principal.role is Role.EMPLOYER:
+            raise Forbidden("employers do not prepay BPU contributions", code="ROLE_FORBIDDEN")
+        else:
+            principal.require_branch(participant.branch)
+        if participant.segment != "BPU" or participant.status not in ("VERIFIED", "ACTIVE"):
+            raise Conflict("Pembayaran di muka hanya untuk peserta BPU yang terverifikasi "
+                           "atau aktif", code="NOT_PREPAYABLE")
+        now = self.clock()
+        party_key = f"PAR#{participant_id}"
+        bills = self.store.bills_of_party(party_key)
+        open_bills = sorted((b for b in bills if b.status in OUTSTANDING),
+                            key=lambda b: b.period)[:months]
+        billed_periods = {b.period for b in bills}
+        period = Period.of(jakarta_today(now))
+        if bills:
+            period = max(period, Period.parse(max(billed_periods)).next())
+        drafts = []
+        while len(open_bills) + len(drafts) < months:
+            drafts.append(draft_bpu_bill(
+                self.rulebook, self.calendar, participant_id=participant_id,
+                name=participant.name, kpj=participant.kpj, branch=participant.branch,
+                period=period, declared_income=int(participant.declared_income),
+                programs=participant.programs or ("JKK", "JKM")))
+            period = period.next()
+        code = format_payment_code(reserve_block("payment-code", 1)[0])
+        new_records = [self._records_for(d, code, now)[0] for d in drafts]
+        covered = open_bills + new_records
+        last_due = max(date.fromisoformat(b.due_date) for b in covered)
+        first_due = min(date.fromisoformat(b.due_date) for b in covered)
+        record = PaymentCodeRecord(
+            code, bill_ids=[b.bill_id for b in covered], party_key=party_key, status="ACTIVE",
+            expires_on=(max(first_due, jakarta_today(now))
+                        + timedelta(days=self.code_valid_days)).isoformat(),
+            issued_at=now, issued_by=principal.subject, reason=f"prepayment {months} months")
+        audit = audit_entry(f"participant#{participant_id}", principal.subject,
+                            "PREPAYMENT_CODE_ISSUED",
+                            details={"code": code, "months": months,
+                                     "periods": [b.period for b in covered]}, at=now)
+        old_codes = [b.payment_code for b in open_bills if b.payment_code]
+        self.store.add_prepayment(new_records, record, old_codes, open_bills, audit)
+        today = jakarta_today(now)
+        amount = sum(self.owed(b, today).due for b in covered)
+        return {"participant_id": participant_id, "payment_code": code, "months": months,
+                "periods": [b.period for b in covered], "amount_due": amount,
+                "expires_on": record.expires_on, "last_due_date": last_due.isoformat()}
+
     # ------------------------------------------------------------------ JHT
     def jht_balance(self, participant_id: str, principal: Principal) -> dict:
         self.registration.participant(participant_id, principal)  # access check

@@ -323,6 +323,29 @@ class BillingStore:
             raise Conflict("the bill or its code changed meanwhile (paid or re-issued); "
                            "reload and try again", code="STATE_CHANGED") from exc
 
+    def add_prepayment(self, new_bills: list, code: "PaymentCodeRecord",
+                       superseded_codes: list[str], repointed: list[BillRecord], audit) -> None:
+        """A BPU prepayment, atomically: the future months' bills, one code covering them
+        and the open ones, the open bills' old codes retired."""
+        try:
+            with transact_write() as tx:
+                for bill in new_bills:
+                    tx.save(bill, condition=BillRecord.bill_id.does_not_exist())
+                tx.save(code, condition=PaymentCodeRecord.code.does_not_exist())
+                for old in superseded_codes:
+                    tx.update(PaymentCodeRecord(old),
+                              actions=[PaymentCodeRecord.status.set("SUPERSEDED")],
+                              condition=PaymentCodeRecord.status == "ACTIVE")
+                for bill in repointed:
+                    tx.update(bill, actions=[BillRecord.payment_code.set(code.code),
+                                             BillRecord.version.add(1)],
+                              condition=(BillRecord.status.is_in(*OUTSTANDING))
+                              & (BillRecord.version == bill.version))
+                tx.save(audit)
+        except TransactWriteError as exc:
+            raise Conflict("bills changed meanwhile (paid, billed or re-issued); try again",
+                           code="STATE_CHANGED") from exc
+
     # ------------------------------------------------------------------ payments
     def payment(self, payment_key: str) -> PaymentRecord | None:
         try:

@@ -186,3 +186,41 @@ def test_quote_for_a_period_without_rules_is_422(client):
                     {"segment": "PU", "period": "2010-01", "wage": 5_000_000, "risk_class": 2})
     assert response.status_code == 422
     assert response.json_body["error"]["code"] == "NO_RULE_FOR_PERIOD"
+
+
+def test_bpu_prepays_three_months_with_one_code(client, auth_header, billed, at):
+    kpj = billed["bpu"]["kpj"]
+    [december] = bills_of(client, auth_header, kpj=kpj)
+    december_detail = client.http.get(f"/v1/bills/{december['bill_id']}",
+                                  headers=auth_header("RECEIVABLES", branch="BLT")).json_body
+    participant_id = december["bill_id"].split("-", 3)[3]
+    response = post(client, f"/v1/participants/{participant_id}/prepayments", {"months": 3},
+                    auth_header("PARTICIPANT", branch=None, kpj=kpj))
+    assert response.status_code == 201, response.body
+    body = response.json_body
+    assert body["periods"] == ["2026-12", "2027-01", "2027-02"]
+    assert body["amount_due"] == 3 * 16_800
+    bills = bills_of(client, auth_header, kpj=kpj)
+    assert [b["payment_code"] for b in bills] == [body["payment_code"]] * 3
+    # the December bill's own code was retired; the new one settles all three months
+    from chalicelib.bootstrap import container
+    from chalicelib.billing.payments import CodeProblem
+
+    with pytest.raises(CodeProblem) as problem:
+        container().payments.lookup(december_detail["payment_code"], DEC_1.date())
+    assert problem.value.reason == "EXPIRED"
+    lookup = container().payments.lookup(body["payment_code"], DEC_1.date())
+    assert lookup.amount_due == 50_400
+    # the January run finds January already billed
+    at(datetime(2027, 1, 1, 0, 5, tzinfo=JAKARTA))
+    run = run_schedule("generate_monthly_bills", datetime(2027, 1, 1, 0, 5, tzinfo=JAKARTA))
+    assert run["bpu_created"] == 0 and run["bpu_skipped"] == 1
+
+
+def test_prepayment_months_must_be_1_3_6_or_12(client, auth_header, billed):
+    [december] = bills_of(client, auth_header, kpj=billed["bpu"]["kpj"])
+    participant_id = december["bill_id"].split("-", 3)[3]
+    response = post(client, f"/v1/participants/{participant_id}/prepayments", {"months": 4},
+                    auth_header("RECEIVABLES", branch="BLT"))
+    assert response.status_code == 400
+    assert response.json_body["error"]["code"] == "PREPAYMENT_MONTHS"

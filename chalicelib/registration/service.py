@@ -193,6 +193,9 @@ class RegistrationService:
     def participant_by_kpj(self, kpj: str):
         return self.store.participant_by_kpj(kpj)
 
+    def participant_record(self, participant_id: str):
+        return self.store.participant(participant_id)
+
     def record_payment(self, participant_ids: list[str], period: str) -> None:
         """A paid contribution: the membership becomes (or stays) ACTIVE and its
         paid-through period moves forward (never back)."""

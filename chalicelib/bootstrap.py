@@ -17,7 +17,23 @@ from chalicelib.shared_kernel.config import Settings
 class Container:
     def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None):
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or self._default_clock(settings)
+
+    @staticmethod
+    def _default_clock(settings: Settings) -> Callable[[], datetime]:
+        if not settings.virtual_clock_file:
+            return lambda: datetime.now(timezone.utc)
+        import json
+
+        path = Path(settings.virtual_clock_file)
+
+        def virtual_now() -> datetime:
+            try:
+                return datetime.fromisoformat(json.loads(path.read_text())["last"])
+            except (OSError, ValueError, KeyError):
+                return datetime.now(timezone.utc)
+
+        return virtual_now
 
     @cached_property
     def verifier(self):

@@ -39,6 +39,9 @@ PID_FILE = LOCAL / "stack.pid"
 MOTO_PORT = int(os.environ.get("SMILE_LOCAL_MOTO_PORT", "5000"))
 API_PORT = int(os.environ.get("SMILE_LOCAL_API_PORT", "8000"))
 ENDPOINT = f"http://127.0.0.1:{MOTO_PORT}"
+# Set: the stack starts at this instant on a purely virtual clock (only `tick` moves it),
+# so replays and end-to-end tests do not depend on today's date.
+START_AT = os.environ.get("SMILE_LOCAL_START_AT")
 UTC = timezone.utc
 
 
@@ -62,6 +65,9 @@ def stage_environment() -> dict[str, str]:
         "SMILE_LOCAL_MOTO_PORT": str(MOTO_PORT),
         "SMILE_LOCAL_API_PORT": str(API_PORT),
     })
+    if START_AT:
+        env["SMILE_VIRTUAL_CLOCK_FILE"] = str(CLOCK_FILE)
+        env["SMILE_LOCAL_START_AT"] = START_AT
     return env
 
 
@@ -172,11 +178,11 @@ class Pump:
         return self._urls[name]
 
     def set_clock(self, moment: datetime | None) -> None:
-        """Consumers see the virtual instant when it is ahead of the wall clock."""
+        """Handlers and consumers see the instant being replayed as "now"."""
         from chalicelib.bootstrap import container
 
         c = container()
-        if moment is None or moment <= datetime.now(UTC):
+        if moment is None:
             c.clock = lambda: datetime.now(UTC)
         else:
             c.clock = lambda m=moment: m
@@ -307,7 +313,7 @@ def run_pump(stop: threading.Event, out=print) -> None:
                 last = read_clock()
                 if last is None:
                     write_clock(now)
-                elif now > last:
+                elif now > last and not START_AT:
                     for moment, name in due_firings(last, now):
                         pump.set_clock(moment)
                         pump.fire(name, moment)
@@ -364,6 +370,8 @@ def up() -> None:
     apply_stage_environment()
     LOCAL.mkdir(exist_ok=True)
     PID_FILE.write_text(str(os.getpid()))
+    if START_AT and read_clock() is None:
+        write_clock(datetime.fromisoformat(START_AT))
     import logging
 
     from moto.server import ThreadedMotoServer

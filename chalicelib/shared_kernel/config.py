@@ -46,6 +46,10 @@ class Settings(BaseModel):
     # issue a new one for an expired unpaid bill. [UNCONFIRMED: agency practice]
     payment_code_valid_days: int = Field(default=60, ge=1)
 
+    # Local stage only: a JSON file {"last": ISO instant} holding the local stack's virtual
+    # clock, so the API, the pump and `tick` agree on "now" during replays.
+    virtual_clock_file: str | None = None
+
     public_base_url: str = "http://127.0.0.1:8000"
     tracing_enabled: bool = False
 

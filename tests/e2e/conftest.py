@@ -30,6 +30,9 @@ class LocalStack:
         self.env.update({"SMILE_LOCAL_DIR": str(state_dir),
                          "SMILE_LOCAL_MOTO_PORT": str(self.moto_port),
                          "SMILE_LOCAL_API_PORT": str(self.api_port),
+                         # a virtual clock from a fixed instant: results never depend
+                         # on the day the suite runs
+                         "SMILE_LOCAL_START_AT": "2026-11-20T09:00:00+07:00",
                          "PYTHONUNBUFFERED": "1"})
         self.log = state_dir / "stack.log"
         self.process = None
@@ -75,8 +78,9 @@ class LocalStack:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_stack(tmp_path_factory):
+    """One stack per test module: each module owns its virtual clock and data."""
     stack = LocalStack(tmp_path_factory.mktemp("local-stack"))
     stack.start()
     yield stack

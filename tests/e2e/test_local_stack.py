@@ -36,3 +36,17 @@ def test_tick_fires_the_schedules_due_up_to_the_instant(local_stack):
     assert "generate_monthly_bills" in out
     assert out.count("check_due_dates") == 3  # 01:00 WIB on 30 Nov, 1 and 2 Dec
     assert "clock now 2026-12-01T19:00:00+00:00" in out
+
+
+def test_demo_data_is_billed_on_the_first_of_the_month(local_stack):
+    """After the December 1st run: the seeded employers' November bills and the BPU
+    participants' December bills, visible to the branch's receivables officer."""
+    local_stack.cli("tick", "--at", "2026-12-03T09:00:00+07:00")
+    token = local_stack.token("RECEIVABLES", branch="BLT")
+    response = requests.get(local_stack.base_url + "/v1/bills?status=OPEN",
+                            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    bills = response.json()["items"]
+    assert sorted((b["segment"], b["period"]) for b in bills) == [
+        ("BPU", "2026-12")] * 3 + [("PU", "2026-11")] * 3
+    assert all(len(b["payment_code"]) == 12 for b in bills)

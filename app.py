@@ -9,7 +9,11 @@ Each context owns its HTTP edge, schedules and consumers as a Chalice blueprint
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.billing import routes as billing_routes
+from chalicelib.billing import snap_routes
+from chalicelib.blast import routes as blast_routes
 from chalicelib.bootstrap import container
+from chalicelib.receivables import routes as receivables_routes
+from chalicelib.receivables.letters import routes as letter_routes
 from chalicelib.registration import routes as registration_routes
 from chalicelib.shared_kernel.http import (
     OPERATIONS, PUBLIC, Call, RouteRegistry, error_response, normalize_chalice_errors,
@@ -47,6 +51,10 @@ def me(call: Call):
 
 app.register_blueprint(registration_routes.bp)
 app.register_blueprint(billing_routes.bp)
+app.register_blueprint(letter_routes.bp)
+app.register_blueprint(snap_routes.bp)
+app.register_blueprint(receivables_routes.bp)
+app.register_blueprint(blast_routes.bp)
 
 
 # Unknown paths: API Gateway and chalice local answer 403 "Missing Authentication Token";

@@ -54,16 +54,40 @@ class Container:
 
         return WorkingCalendar.with_extra(self.settings.extra_holidays)
 
+    @cached_property
+    def letters(self):
+        from chalicelib.receivables.letters.documents import LetterDocuments
+        from chalicelib.receivables.letters.keys import signing_keys_for
+        from chalicelib.receivables.letters.service import LetterService
+        from chalicelib.receivables.letters.sources import BillingArrears, RegistrationEmployers
+        from chalicelib.receivables.letters.store import LetterStore
+        from chalicelib.shared_kernel.messaging import publish
+        from chalicelib.shared_kernel.observability import logger
+
+        s = self.settings
+        return LetterService(
+            LetterStore(), LetterDocuments(s.bucket_name, s.region),
+            BillingArrears(self.billing), RegistrationEmployers(self.registration.store),
+            signing_keys_for(s), self.calendar, clock=lambda: self.clock(),
+            notify=lambda request: publish(self.queues, request),
+            requeue=lambda message: self.queues.send("letters", message),
+            public_base_url=s.public_base_url, log=logger())
+
 
     @cached_property
     def registration(self):
+        from chalicelib.registration.objects import ObjectStore
         from chalicelib.registration.service import RegistrationService
         from chalicelib.registration.store import RegistrationStore
 
         from chalicelib.shared_kernel.messaging import publish
 
+        s = self.settings
         return RegistrationService(RegistrationStore(), clock=lambda: self.clock(),
-                                   notify=lambda request: publish(self.queues, request))
+                                   notify=lambda request: publish(self.queues, request),
+                                   settings=s, calendar=self.calendar,
+                                   objects=ObjectStore(s.bucket_name, s.region),
+                                   queues=self.queues)
 
 
     @cached_property
@@ -100,6 +124,70 @@ class Container:
                               publish=lambda message: self.queues.send("payments", message),
                               clock=lambda: self.clock(),
                               notify=lambda request: publish(self.queues, request))
+
+    @cached_property
+    def snap_secrets(self):
+        """The stage key that encrypts partner client secrets (and signs SNAP access
+        tokens): a key file locally and in tests, `<secrets_prefix>partner-secret-key` in
+        Secrets Manager when deployed. Read on the first SNAP call, never at import."""
+        from chalicelib.billing.snap.credentials import SecretBox
+
+        s = self.settings
+        if s.secret_encryption_key_path:
+            return SecretBox(Path(s.secret_encryption_key_path).read_bytes())
+        if s.secrets_prefix:
+            from chalicelib.shared_kernel.aws import client
+
+            value = client("secretsmanager", s.region).get_secret_value(
+                SecretId=f"{s.secrets_prefix}partner-secret-key")["SecretString"]
+            return SecretBox(value)
+        raise RuntimeError("no partner secret key: set SMILE_SECRET_ENCRYPTION_KEY_PATH "
+                           "(local) or SMILE_SECRETS_PREFIX (deployed)")
+
+    @cached_property
+    def snap(self):
+        from chalicelib.billing.snap_service import SnapService
+        from chalicelib.billing.snap_store import SnapStore
+        from chalicelib.billing.store import BillingStore
+        from chalicelib.shared_kernel.observability import logger
+
+        s = self.settings
+        return SnapService(SnapStore(s.bucket_name, s.region), BillingStore(), self.payments,
+                           secrets=lambda: self.snap_secrets, clock=lambda: self.clock(),
+                           replay_window_seconds=s.snap_replay_window_seconds,
+                           token_ttl_seconds=s.snap_token_ttl_seconds, log=logger())
+
+    @cached_property
+    def reconciliation(self):
+        from chalicelib.billing.snap_service import ReconciliationService
+        from chalicelib.billing.snap_store import SnapStore
+        from chalicelib.billing.store import BillingStore
+        from chalicelib.shared_kernel.observability import logger
+
+        s = self.settings
+        return ReconciliationService(SnapStore(s.bucket_name, s.region), BillingStore(),
+                                     clock=lambda: self.clock(), log=logger())
+
+    @cached_property
+    def receivables(self):
+        from chalicelib.billing.store import BillingStore
+        from chalicelib.receivables.policy import default_policies
+        from chalicelib.receivables.service import ReceivablesService
+        from chalicelib.receivables.store import ReceivablesStore
+        from chalicelib.shared_kernel.observability import logger
+
+        return ReceivablesService(
+            ReceivablesStore(), billing=self.billing, billing_store=BillingStore(),
+            payments=self.payments, registration_store=self.registration.store,
+            policies=default_policies(),
+            send_batch=lambda queue, messages: self.queues.send_batch(queue, messages),
+            clock=lambda: self.clock(), log=logger())
+
+    @cached_property
+    def blast(self):
+        from chalicelib.blast.service import build_blast_service
+
+        return build_blast_service(self)
 
 
 _container: Container | None = None

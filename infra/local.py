@@ -61,6 +61,7 @@ def stage_environment() -> dict[str, str]:
         "SMILE_PUBLIC_BASE_URL": f"http://127.0.0.1:{API_PORT}",
         "SMILE_JWT_PUBLIC_KEY_PATH": str(KEYS / "jwt_public.pem"),
         "SMILE_SECRET_ENCRYPTION_KEY_PATH": str(KEYS / "secret_encryption.key"),
+        "SMILE_SIGNING_KEYS_DIR": str(KEYS / "signing"),
         "SMILE_LOCAL_DIR": str(LOCAL),
         "SMILE_LOCAL_MOTO_PORT": str(MOTO_PORT),
         "SMILE_LOCAL_API_PORT": str(API_PORT),
@@ -96,6 +97,10 @@ def ensure_keys() -> None:
     if not secret_key.exists():
         secret_key.write_bytes(Fernet.generate_key())
         os.chmod(secret_key, 0o600)
+    # Letters: a local CA and each branch head's signing key and certificate.
+    from chalicelib.receivables.letters.keys import ensure_local_signing_keys
+
+    ensure_local_signing_keys(KEYS / "signing")
 
 
 # --------------------------------------------------------------------------- clock

@@ -203,6 +203,49 @@ class PaymentService:
                     "kanal": channel_label(payment),
                     "nomor_referensi": payment.request_id or payment.payment_id}))
 
+    # ------------------------------------------------------------------ allocation
+    def post_allocated(self, *, payment_key: str, amount: int, settled: list[BillRecord],
+                       partial: BillRecord | None, partial_amount: int, channel: str,
+                       content_fingerprint: str, posted_by: str, reason: str | None = None,
+                       request_id: str | None = None, extra_writes=(),
+                       response_for: Callable[[PaymentRecord], dict] | None = None
+                       ) -> PaymentRecord:
+        """A payment receivables allocated across one party's bills, oldest first: each
+        `settled` bill is paid in full at today's amount (contribution + fine - paid before),
+        `partial` receives `partial_amount` and stays outstanding, and the remainder is the
+        caller's (its credit, among `extra_writes`). Same guarantees as post(): one
+        transaction, posted once under `payment_key`; what follows a payment (JHT, membership,
+        receipt) runs for the settled bills through the payments queue."""
+        now = self.clock()
+        today = jakarta_today(now)
+        applied = 0
+        for bill in settled:
+            owed = self.billing.owed(bill, today)
+            applied += owed.due
+            bill.fine, bill.amount_paid = owed.fine, owed.contribution + owed.fine
+        if partial_amount < 0 or applied + partial_amount > amount:
+            raise Conflict(f"allocation of {applied + partial_amount} exceeds the payment "
+                           f"{amount}", code="ALLOCATION_MISMATCH")
+        payment = PaymentRecord(
+            payment_key, payment_id=str(uuid.uuid4()), code=None,
+            bill_ids=[b.bill_id for b in settled], amount=amount, channel=channel,
+            fingerprint=content_fingerprint, posted_by=posted_by, reason=reason,
+            request_id=request_id, day=today.isoformat(), paid_at=now,
+            downstream_pending="PENDING" if settled else None)
+        if response_for is not None:
+            payment.response = json.dumps(response_for(payment))
+        try:
+            self.store.post_allocated_payment(payment, settled, partial, partial_amount,
+                                              extra_writes)
+        except TransactionRefused as exc:
+            if 0 in exc.failed_items:
+                raise PaymentExists(payment_key) from exc
+            raise Conflict("a bill was paid or changed meanwhile; reload and try again",
+                           code="STATE_CHANGED") from exc
+        if settled:
+            self._hand_over(payment)
+        return payment
+
 
 def channel_label(payment: PaymentRecord) -> str:
     if payment.channel == "MANUAL":

@@ -363,6 +363,33 @@ class BillingService:
                     credited_at=now))
         return entries
 
+    # ------------------------------------------------------------------ letters
+    def issue_code_for_bills(self, bill_ids: list[str], *, valid_from: date, issued_by: str,
+                             reason: str) -> str:
+        """One payment code for several outstanding bills of one party: the total a
+        collection letter asks for, payable at once. The bills keep their own codes; whichever
+        is paid first settles its bills, and the other then answers "paid". Valid
+        `code_valid_days` after `valid_from` (the letter's deadline)."""
+        ids = list(dict.fromkeys(bill_ids))
+        bills = self.store.bills(ids)
+        if len(bills) != len(ids) or not bills:
+            missing = sorted(set(ids) - {b.bill_id for b in bills})
+            raise NotFound(f"no bill {', '.join(missing) or '(none given)'}",
+                           code="BILL_NOT_FOUND")
+        if len({b.party_key for b in bills}) != 1:
+            raise ValidationFailed("a payment code covers the bills of one party only",
+                                   field="bill_ids", code="MIXED_PARTIES")
+        unpaid = [b for b in bills if b.status in OUTSTANDING]
+        if len(unpaid) != len(bills):
+            raise Conflict("only unpaid bills get a payment code", code="BILL_NOT_OUTSTANDING")
+        now = self.clock()
+        code = format_payment_code(reserve_block("payment-code", 1)[0])
+        self.store.add_code(PaymentCodeRecord(
+            code, bill_ids=ids, party_key=bills[0].party_key, status="ACTIVE",
+            expires_on=(valid_from + timedelta(days=self.code_valid_days)).isoformat(),
+            issued_at=now, issued_by=issued_by, reason=reason))
+        return code
+
 
 def _b64e(text: str) -> str:
     import base64

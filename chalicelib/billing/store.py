@@ -454,5 +454,55 @@ class BillingStore:
             return None
 
 
+    # ------------------------------------------------------------------ receivables
+    def outstanding_due_between(self, first: str, last: str) -> Iterator[BillRecord]:
+        """OPEN/OVERDUE bills due on a day in [first, last] (ISO dates): the pre-due
+        reminders' read, keyed on the same sparse index as the daily check."""
+        for shard in range(OUTSTANDING_SHARDS):
+            yield from BillRecord.outstanding.query(
+                f"OUT#{shard}",
+                range_key_condition=BillRecord.outstanding_sort.between(f"{first}#",
+                                                                        f"{last}#~"))
+
+    def post_allocated_payment(self, payment: PaymentRecord, settled: list[BillRecord],
+                               partial: BillRecord | None, partial_amount: int,
+                               extra_writes: Iterable = ()) -> None:
+        """A payment allocated across a party's bills, oldest first (receivables): in one
+        transaction the payment under its idempotency key, each settled bill OPEN/OVERDUE ->
+        PAID at the version read (as post_payment), the next bill's amount_paid raised by
+        `partial_amount` (it stays outstanding: a partial payment), and `extra_writes`
+        (callables given the transaction: the payer's credit, history, audit). Raises
+        TransactionRefused naming the failed items: 0 = payment key exists, 1..n = settled
+        bills, n+1 = the partially paid bill."""
+        try:
+            with transact_write() as tx:
+                tx.save(payment, condition=PaymentRecord.payment_key.does_not_exist())
+                for bill in settled:
+                    tx.update(bill, actions=[
+                        BillRecord.status.set(PAID),
+                        BillRecord.amount_paid.set(bill.amount_paid),
+                        BillRecord.fine.set(bill.fine),
+                        BillRecord.payment_id.set(payment.payment_id),
+                        BillRecord.paid_at.set(payment.paid_at),
+                        BillRecord.branch_status.set(f"{bill.branch}#{PAID}"),
+                        BillRecord.outstanding_shard.remove(),
+                        BillRecord.outstanding_sort.remove(),
+                        BillRecord.version.add(1),
+                    ], condition=(BillRecord.status.is_in(*OUTSTANDING))
+                        & (BillRecord.version == bill.version))
+                if partial is not None:
+                    tx.update(partial, actions=[BillRecord.amount_paid.add(partial_amount),
+                                                BillRecord.version.add(1)],
+                              condition=(BillRecord.status.is_in(*OUTSTANDING))
+                              & (BillRecord.version == partial.version))
+                for write in extra_writes:
+                    write(tx)
+        except TransactWriteError as exc:
+            failed = _condition_failed(exc)
+            if failed:
+                raise TransactionRefused(failed) from exc
+            raise
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)

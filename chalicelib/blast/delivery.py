@@ -12,10 +12,14 @@ Ranks, lowest first: QUEUED < ACCEPTED < SENT < FAILED < DELIVERED < READ.
 - DELIVERED and READ outrank FAILED: a message that reached a device did reach the person
   (with several linked devices Meta can report a failure for one device and a delivery for
   another). A late failure therefore never triggers an SMS fallback for a delivered message.
-- Terminal states outside the ranking, where provider statuses change nothing: the three
-  skips decided before sending (SKIPPED_OPTED_OUT, SKIPPED_NO_CONTACT, HELD_OUT: a control
-  group kept out of a campaign) and FALLBACK_SMS (this WhatsApp attempt was superseded by an
-  SMS attempt, which has its own delivery record).
+- SENDING is our own claim while the provider call is in flight; it ranks with QUEUED, so
+  a status that arrives for a send whose worker died before recording it still lands.
+- Terminal states outside the ranking, where provider statuses change nothing: the skips
+  decided before sending (SKIPPED_OPTED_OUT, SKIPPED_NO_CONSENT: the person never opted in
+  on a channel we may use, SKIPPED_NO_CONTACT, SKIPPED_PAID: the bill was paid before its
+  reminder went, HELD_OUT: a control group kept out of a campaign,
+  CANCELLED: the campaign was cancelled first) and FALLBACK_SMS (this WhatsApp attempt was
+  superseded by an SMS attempt).
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from .provider_errors import Action, classify
 
 class DeliveryState(str, Enum):
     QUEUED = "QUEUED"
+    SENDING = "SENDING"
     ACCEPTED = "ACCEPTED"
     SENT = "SENT"
     FAILED = "FAILED"
@@ -34,7 +39,10 @@ class DeliveryState(str, Enum):
     READ = "READ"
     SKIPPED_OPTED_OUT = "SKIPPED_OPTED_OUT"
     SKIPPED_NO_CONTACT = "SKIPPED_NO_CONTACT"
+    SKIPPED_PAID = "SKIPPED_PAID"
+    SKIPPED_NO_CONSENT = "SKIPPED_NO_CONSENT"
     HELD_OUT = "HELD_OUT"
+    CANCELLED = "CANCELLED"
     FALLBACK_SMS = "FALLBACK_SMS"
 
 
@@ -51,6 +59,7 @@ class ProviderStatus(str, Enum):
 
 _RANK = {
     DeliveryState.QUEUED: 0,
+    DeliveryState.SENDING: 0,
     DeliveryState.ACCEPTED: 1,
     DeliveryState.SENT: 2,
     DeliveryState.FAILED: 3,
@@ -66,7 +75,9 @@ _STATE_OF = {
 }
 TERMINAL_STATES = frozenset({
     DeliveryState.SKIPPED_OPTED_OUT, DeliveryState.SKIPPED_NO_CONTACT,
-    DeliveryState.HELD_OUT, DeliveryState.FALLBACK_SMS,
+    DeliveryState.SKIPPED_PAID, DeliveryState.SKIPPED_NO_CONSENT, DeliveryState.HELD_OUT,
+    DeliveryState.CANCELLED,
+    DeliveryState.FALLBACK_SMS,
 })
 # States in which the provider has the message and no final answer has come yet.
 AWAITING_OUTCOME = frozenset({DeliveryState.ACCEPTED, DeliveryState.SENT})

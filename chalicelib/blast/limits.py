@@ -216,7 +216,10 @@ def decide(now: datetime, *, sender: SenderState, recipient: RecipientState,
 
 def _grant(now: datetime, sender: SenderState, recipient: RecipientState,
            business: BusinessState, config: LimitsConfig) -> Decision:
-    recent = tuple(t for t in sender.recent_sends if t > now - THROUGHPUT_WINDOW) + (now,)
+    # The newest `rate` sends, whatever `now` is: a send may be granted for a later instant
+    # (a booked slot) and then decisions for earlier instants still need the sends before
+    # it. A decision that sees fewer than `rate` of these in its window sees all of them.
+    recent = tuple(sorted(sender.recent_sends + (now,)))
     new_sender = SenderState(recent[-config.rate_per_second:])
     new_recipient = replace(recipient, last_sent_at=now)
     live = tuple((s, c) for s, c in business.hourly_counts if _bucket_live(s, now))
@@ -228,6 +231,14 @@ def _grant(now: datetime, sender: SenderState, recipient: RecipientState,
         counts[hour] = counts.get(hour, 0) + 1
         new_business = BusinessState(tuple(sorted(counts.items())))
     return Decision(True, None, None, new_sender, new_recipient, new_business)
+
+
+def quiet_until(now: datetime, config: LimitsConfig = LimitsConfig()) -> datetime | None:
+    """The end of the quiet hours `now` falls in, or None outside them (SMS, which has no
+    sender or pair limits of its own here, still keeps quiet hours)."""
+    _aware(now)
+    later = _after_quiet_hours(now, config)
+    return later if later > now else None
 
 
 def _after_quiet_hours(t: datetime, config: LimitsConfig) -> datetime:

@@ -119,6 +119,53 @@ def render(template_name: str, params: Mapping[str, Any], *,
     return render_template(template, params)
 
 
+def render_json(template_name: str, params: Mapping[str, Any], *,
+                catalog: TemplateCatalog | None = None) -> RenderedMessage:
+    """Render from parameters as a queue message carries them (the MessageRequest contract:
+    dates as ISO "YYYY-MM-DD" strings, periods "YYYY-MM", amounts int)."""
+    if catalog is None:
+        from .templates import default_catalog
+
+        catalog = default_catalog()
+    try:
+        template = catalog[template_name]
+    except KeyError as exc:
+        raise RenderError(exc.args[0]) from None
+    if not isinstance(params, Mapping):
+        raise RenderError("params must be a mapping of parameter name to value")
+    return render_template(template, typed_params(template, params))
+
+
+def typed_params(template: Template, params: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON values to the types the template declares: ISO date strings become dates (also
+    inside a list of bills). Anything else is left for render_template to check."""
+    typed = dict(params)
+    for param in template.params:
+        if param.name not in typed:
+            continue
+        value = typed[param.name]
+        if param.type is ParamType.DATE:
+            typed[param.name] = _iso_date(template.name, param.name, value)
+        elif param.type is ParamType.BILLS and isinstance(value, Sequence) \
+                and not isinstance(value, (str, bytes)):
+            typed[param.name] = [
+                {**bill, "jatuh_tempo": _iso_date(template.name, param.name,
+                                                  bill.get("jatuh_tempo"))}
+                if isinstance(bill, Mapping) and "jatuh_tempo" in bill else bill
+                for bill in value]
+    return typed
+
+
+def _iso_date(template: str, name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise RenderError(f"template {template!r}: parameter {name!r} must be an ISO "
+                              f"date 'YYYY-MM-DD', got {value!r}") from None
+    return value
+
+
 def render_template(template: Template, params: Mapping[str, Any]) -> RenderedMessage:
     if not isinstance(params, Mapping):
         raise RenderError("params must be a mapping of parameter name to value")

@@ -39,7 +39,9 @@ __all__ = [
     "Address", "EmployerRegistration", "PuParticipant", "BpuParticipant", "JkParticipant",
     "JkProject", "ParticipantRegistration", "parse_participant_registration", "Decision",
     "VerificationDecision", "WageChange", "ContactUpdate", "EmployerContactUpdate", "Channel",
-    "OptIn", "FieldError", "describe_errors", "FIELD_LABELS",
+    "OptIn", "FieldError", "describe_errors", "FIELD_LABELS", "BulkPuWorker",
+    "DocumentUploadRequest", "DocumentConfirmation", "ImportUploadRequest", "ImportStart",
+    "EmploymentEnd", "LeavingReason", "PageQuery", "invalid_body",
 ]
 
 
@@ -503,7 +505,10 @@ FIELD_LABELS: dict[str, str] = {
     "industry_sector": "Sektor usaha", "contact_person": "Nama narahubung",
     "decision": "Keputusan", "reasons": "Alasan penolakan",
     "effective_period": "Periode berlaku", "wage": "Upah", "channel": "Saluran",
-    "opted_in": "Persetujuan",
+    "opted_in": "Persetujuan", "kind": "Jenis dokumen", "content_type": "Jenis berkas",
+    "size_bytes": "Ukuran berkas", "upload_id": "upload_id", "file_name": "Nama berkas",
+    "last_working_day": "Hari kerja terakhir", "reason": "Alasan", "note": "Catatan",
+    "limit": "limit", "next_token": "next_token",
 }
 
 # Tags of the discriminated unions: pydantic puts them first in an error's location.
@@ -554,9 +559,163 @@ def describe_errors(exc: ValidationError) -> list[FieldError]:
     return described
 
 
+# --------------------------------------------------------------------------- bulk rows
+
+class BulkPuWorker(_Person):
+    """One row of a worker import: the PU registration of `PuParticipant`, with the KK number
+    and the address optional (payroll exports seldom carry them; the worker completes them
+    later through a contact update)."""
+
+    segment: Literal["PU"]
+    employer_npp: Npp
+    monthly_wage: Annotated[int, _rupiah("Upah bulanan")]
+    kk_number: KkNumber | None = None
+    address: Address | None = None
+
+
+# --------------------------------------------------------------------------- documents, imports
+
+class DocumentKindField(StrEnum):
+    KTP = "KTP"
+    KK = "KK"
+    NPWP = "NPWP"
+    BUSINESS_LICENCE = "BUSINESS_LICENCE"
+    WORK_ORDER = "WORK_ORDER"
+
+
+_CONTENT_TYPE = _pattern("Jenis berkas (content_type)", r"[a-z]+/[a-z0-9.+\-]+", "image/jpeg")
+_UPLOAD_ID = _pattern("upload_id", r"[0-9a-f]{32}", "3f2a...(32 karakter heksadesimal)")
+_FILE_NAME = _text("Nama berkas", 1, 200)
+
+
+class DocumentUploadRequest(_Model):
+    """Ask for a presigned upload of one supporting document."""
+
+    kind: Annotated[DocumentKindField, _choice("Jenis dokumen (kind)", DocumentKindField)]
+    content_type: Annotated[str, _CONTENT_TYPE,
+                            Field(description="image/jpeg, image/png or application/pdf")]
+    size_bytes: Annotated[int, _whole_number("Ukuran berkas (size_bytes)", 1),
+                          Field(description="exact size of the file to upload, in bytes")]
+
+
+class DocumentConfirmation(_Model):
+    """The upload (from DocumentUploadRequest's answer) that is now this kind's document."""
+
+    upload_id: Annotated[str, _UPLOAD_ID]
+
+
+class ImportUploadRequest(_Model):
+    """Ask for a presigned upload of a worker CSV (see bulk.py for its columns)."""
+
+    size_bytes: Annotated[int, _whole_number("Ukuran berkas (size_bytes)", 1)]
+    file_name: Annotated[str, _FILE_NAME] | None = None
+
+
+class ImportStart(_Model):
+    upload_id: Annotated[str, _UPLOAD_ID]
+    file_name: Annotated[str, _FILE_NAME] | None = None
+
+
+class LeavingReason(StrEnum):
+    RESIGNED = "RESIGNED"
+    DISMISSED = "DISMISSED"
+    CONTRACT_ENDED = "CONTRACT_ENDED"
+    RETIRED = "RETIRED"
+    DECEASED = "DECEASED"
+    OTHER = "OTHER"
+
+
+class EmploymentEnd(_Model):
+    """A PU worker leaves the employer: contributions are due up to the month of the last
+    working day, and not from the next month on."""
+
+    last_working_day: Annotated[date, _iso_date("Hari kerja terakhir")]
+    reason: Annotated[LeavingReason, _choice("Alasan berhenti (reason)", LeavingReason)]
+    note: Annotated[str, _text("Catatan", 1, 500)] | None = None
+
+
+class PageQuery(_Model):
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    limit: int = Field(default=50, ge=1, le=100)
+    next_token: str | None = None
+
+
 # --------------------------------------------------------------------------- API envelopes
 from pydantic import RootModel  # noqa: E402
 
+from chalicelib.shared_kernel.errors import ValidationFailed  # noqa: E402
 
-class ParticipantRegistrationBody(RootModel[ParticipantRegistration]):
+
+def invalid_body(exc: ValidationError) -> ValidationFailed:
+    """A request model's errors as one 400: the first field and its Indonesian message, and
+    every error in `details`."""
+    errors = describe_errors(exc)
+    first = errors[0]
+    return ValidationFailed(first.message, field=first.field or "body",
+                            details=[{"field": e.field, "type": e.type, "message": e.message}
+                                     for e in errors])
+
+
+class _IndonesianErrors:
+    """Route bodies: pydantic's errors leave as ValidationFailed with Indonesian messages
+    (the HTTP registry maps it to 400 with the field), not as pydantic's English ones."""
+
+    @classmethod
+    def model_validate(cls, obj, *args, **kwargs):
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise invalid_body(exc) from None
+
+
+class ParticipantRegistrationBody(_IndonesianErrors, RootModel[ParticipantRegistration]):
     """The POST /v1/participants body: one of the three segment shapes."""
+
+
+class EmployerRegistrationBody(_IndonesianErrors, EmployerRegistration):
+    """The POST /v1/employers body."""
+
+
+class VerificationDecisionBody(_IndonesianErrors, VerificationDecision):
+    pass
+
+
+class WageChangeBody(_IndonesianErrors, WageChange):
+    pass
+
+
+class ContactUpdateBody(_IndonesianErrors, ContactUpdate):
+    pass
+
+
+class EmployerContactUpdateBody(_IndonesianErrors, EmployerContactUpdate):
+    pass
+
+
+class OptInBody(_IndonesianErrors, OptIn):
+    pass
+
+
+class DocumentUploadBody(_IndonesianErrors, DocumentUploadRequest):
+    pass
+
+
+class DocumentConfirmationBody(_IndonesianErrors, DocumentConfirmation):
+    pass
+
+
+class ImportUploadBody(_IndonesianErrors, ImportUploadRequest):
+    pass
+
+
+class ImportStartBody(_IndonesianErrors, ImportStart):
+    pass
+
+
+class EmploymentEndBody(_IndonesianErrors, EmploymentEnd):
+    pass
+
+
+class PageQueryParams(_IndonesianErrors, PageQuery):
+    pass

@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "chalicelib.billing.store",
     "chalicelib.billing.snap_store",
     "chalicelib.receivables.store",
+    "chalicelib.receivables.letters.store",
     "chalicelib.blast.store",
     "chalicelib.shared_kernel.idempotency",
     "chalicelib.shared_kernel.records",
@@ -122,6 +123,9 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
                  "09:00 WIB daily: reminders before the due date"),
     ScheduleSpec("daily_reconciliation", 30, 17, "*",
                  "00:30 WIB daily: yesterday's payments per partner, CSV to S3"),
+    ScheduleSpec("release_blast_timers", 0, "*", "*",
+                 "hourly: parked reminder jobs (quiet hours, fallback timeouts, campaign "
+                 "starts) back to the reminders queue; one keyed query when none is due"),
 )
 
 

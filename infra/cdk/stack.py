@@ -592,7 +592,11 @@ class SmileStack(cdk.Stack):
                     sid="Indexes", actions=DYNAMODB_INDEX_ACTIONS,
                     resources=[f"{t.get_att('Arn').to_string()}/index/*" for t in indexed]))
         data.add_statements(
-            iam.PolicyStatement(sid="DocumentObjects", actions=["s3:GetObject", "s3:PutObject"],
+            # Versions: letters are read and presigned by version id; a losing concurrent
+            # signature's object version is removed.
+            iam.PolicyStatement(sid="DocumentObjects",
+                                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
+                                         "s3:DeleteObjectVersion"],
                                 resources=[self.bucket.arn_for_objects("*")]),
             # ListBucket: a missing key is a 404, not a 403, for head_object/get_object.
             iam.PolicyStatement(sid="DocumentBucket", actions=["s3:ListBucket"],

@@ -83,7 +83,7 @@ def test_pu_worker_needs_a_verified_employer(client, auth_header):
                              headers=auth_header("PARTICIPANT", branch=None, kpj=kpj))
     assert status.json_body == {"participant_id": participant_id, "kpj": kpj, "segment": "PU",
                                 "status": "VERIFIED", "programs": ["JKK", "JKM", "JHT", "JP"],
-                                "paid_through": None}
+                                "paid_through": None, "left_from": None, "card_issued": False}
     other = client.http.get(f"/v1/participants/{participant_id}/status",
                             headers=auth_header("PARTICIPANT", branch=None, kpj="99999999999"))
     assert other.status_code == 403

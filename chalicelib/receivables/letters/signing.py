@@ -32,8 +32,10 @@ class SigningError(SmileError):
 
 
 class SigningKeyMissing(SigningError):
-    """No key or certificate was configured for the signer."""
+    """No key or certificate was configured for the signer: the letter cannot be signed on
+    this stage until an operator provides them (the letter stays DRAFT meanwhile)."""
 
+    status = 503
     code = "SIGNING_KEY_MISSING"
 
 

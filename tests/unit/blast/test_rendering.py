@@ -145,6 +145,26 @@ CASES = {
         "Status KPJ 12345678901 a.n. Budi Santoso: TIDAK AKTIF. Program JKK, JKM. Iuran "
         "terakhir periode Agustus 2026."
     )),
+    "status_kepesertaan_baru": ({
+        "kpj": "12345678901", "nama": "Budi Santoso", "status": "TERDAFTAR",
+        "program": "JKK, JKM",
+    }, (
+        "Status kepesertaan BPJS Ketenagakerjaan\nKPJ: 12345678901\nNama: Budi Santoso\n"
+        "Status: TERDAFTAR\nProgram: JKK, JKM\nIuran terakhir: belum ada pembayaran\n\n"
+        "Ketik BANTUAN untuk layanan lain."
+    ), (
+        "Status KPJ 12345678901 a.n. Budi Santoso: TERDAFTAR. Program JKK, JKM. Belum ada "
+        "pembayaran iuran."
+    )),
+    "kata_kunci_tidak_cocok": ({"identitas": "KPJ 12345678901"}, (
+        "Informasi untuk KPJ 12345678901 hanya dapat dikirim ke nomor ponsel yang terdaftar "
+        "pada kepesertaan tersebut.\n\n"
+        "Untuk mengubah nomor ponsel, hubungi kantor cabang BPJS Ketenagakerjaan terdekat. "
+        "Ketik BANTUAN untuk layanan lain."
+    ), (
+        "Informasi untuk KPJ 12345678901 hanya dikirim ke nomor ponsel terdaftar. Ubah nomor "
+        "di kantor cabang BPJS Ketenagakerjaan."
+    )),
     "tagihan_list": ({
         "identitas": "KPJ 12345678901", "jumlah_tagihan": 2, "total": 33600,
         "daftar": [

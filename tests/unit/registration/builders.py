@@ -64,3 +64,68 @@ def an_employer(**overrides: Any) -> dict:
             "phone": "(0342) 123456", "email": "hrd@sumberrejeki.co.id"}
     body.update(overrides)
     return body
+
+
+# --------------------------------------------------------------------------- worker imports
+
+WORKER_HEADER = ("nik", "name", "birth_date", "sex", "phone", "monthly_wage")
+
+
+def worker_csv(count: int, *, first: int = 1, wage: int = 3_000_000, mixed: bool = True,
+               delimiter: str = ",") -> tuple[bytes, list[tuple[str, str]]]:
+    """A worker-import file of `count` rows and what each row should come to:
+    ("ACCEPTED", "VERIFIED"), ("ACCEPTED", "PENDING_VERIFICATION") or ("REJECTED", field).
+
+    With `mixed`, rows are spoiled in a fixed pattern: every 25th repeats the NIK of the row
+    before, every 50th (from 13) has a NIK mangled by a spreadsheet, rows 3 mod 10 a birth
+    date that does not match the NIK, 7 mod 10 a wage in words, 11 mod 20 a short phone, and
+    5 mod 10 a wage under the regional minimum (a warning: left to a verifier). `first`
+    offsets the NIKs so that files do not collide.
+    """
+    lines = [delimiter.join(WORKER_HEADER)]
+    expected: list[tuple[str, str]] = []
+    previous_nik = None
+    for i in range(first, first + count):
+        birth = date(1975 + i % 25, 1 + i % 12, 1 + i % 28)
+        sex = "L" if i % 2 else "P"
+        nik = build_nik("35", "72", f"{1 + (i // 9000) % 9:02d}", birth, sex, i % 9000 + 1)
+        row = {"nik": nik, "name": f"Pekerja Nomor {_words(i)}", "birth_date": birth.isoformat(),
+               "sex": sex, "phone": f"0812{i:08d}", "monthly_wage": str(wage)}
+        outcome = ("ACCEPTED", "VERIFIED")
+        if mixed:
+            k = i - first + 1
+            if k % 25 == 0 and previous_nik:
+                row["nik"], outcome = previous_nik, ("REJECTED", "nik")
+            elif k % 50 == 13:
+                row["nik"], outcome = "3.57201E+15", ("REJECTED", "nik")
+            elif k % 10 == 3:
+                row["birth_date"], outcome = f"{birth.year - 1}-{birth.month:02d}-{birth.day:02d}", \
+                    ("REJECTED", "birth_date")
+            elif k % 10 == 7:
+                row["monthly_wage"], outcome = "tiga juta", ("REJECTED", "monthly_wage")
+            elif k % 20 == 11:
+                row["phone"], outcome = "12345", ("REJECTED", "phone")
+            elif k % 10 == 5:
+                row["monthly_wage"], outcome = "2.000.000", ("ACCEPTED", "PENDING_VERIFICATION")
+        previous_nik = row["nik"]
+        lines.append(delimiter.join(row[c] for c in WORKER_HEADER))
+        expected.append(outcome)
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8"), expected
+
+
+_ONES = ["Nol", "Satu", "Dua", "Tiga", "Empat", "Lima", "Enam", "Tujuh", "Delapan", "Sembilan"]
+
+
+def _words(number: int) -> str:
+    """Names must be letters: 123 -> "Satu Dua Tiga"."""
+    return " ".join(_ONES[int(d)] for d in str(number))
+
+
+def ticking(start):
+    """A clock one second further at each reading: audit entries written by one test get
+    an order (entries of the same instant sort by a random suffix)."""
+    from datetime import timedelta
+    from itertools import count
+
+    seconds = count()
+    return lambda: start + timedelta(seconds=next(seconds))

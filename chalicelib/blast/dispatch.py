@@ -483,6 +483,9 @@ class Dispatcher:
         if self.store.update_message(record, actions, ours) and dead_letter:
             self.queue.dead_letter({"type": "deliver", "dedupe_key": record.dedupe_key},
                                    reason, now)
+            if self.log:
+                self.log.warning("reminder_failed", extra={"dedupe_key": record.dedupe_key,
+                                                           "reason": reason})
 
     # ------------------------------------------------------------------ recovery
     def _recover(self, record: MessageRecord, batch: Batch, now: datetime) -> None:
@@ -577,6 +580,10 @@ class Dispatcher:
             self._recover(record, batch, max(now, record.lease_until or now))
         body = {k: v for k, v in job.body.items() if k != "not_before"}
         self.queue.dead_letter(body, reason, now)
+        if self.log:   # ids only: a dedupe key names parties by id, never by phone or NIK
+            self.log.warning("reminder_dead_lettered",
+                             extra={"job": job.type, "dedupe_key": job.dedupe_key,
+                                    "reason": reason[:200]})
 
 
 _SETTLED = frozenset({S.DELIVERED.value, S.READ.value, S.SKIPPED_OPTED_OUT.value,

@@ -69,6 +69,7 @@ def bind_tables(settings) -> None:
     import pynamodb.connection.base as pynamodb_base
 
     pynamodb_base.get_session = _shared_botocore_session
+    _session_local.connection = None
     for base, model_cls in load_models().items():
         model_cls.Meta.table_name = settings.table_name(base)
         model_cls.Meta.region = settings.region
@@ -143,9 +144,14 @@ BUCKET_PREFIXES = {
 
 
 def transact_write():
-    """A PynamoDB write transaction on the region the models are bound to."""
+    """A PynamoDB write transaction on the region the models are bound to. The connection
+    (a botocore client) is kept per thread: building one per transaction cost about three
+    quarters of a payment's own time."""
     from pynamodb.connection import Connection
     from pynamodb.transactions import TransactWrite
 
     region = next(iter(_MODELS.values())).Meta.region if _MODELS else None
-    return TransactWrite(connection=Connection(region=region))
+    cached = getattr(_session_local, "connection", None)
+    if cached is None or cached.region != region:
+        cached = _session_local.connection = Connection(region=region)
+    return TransactWrite(connection=cached)

@@ -633,6 +633,14 @@ class RegistrationService:
     def workers_of(self, employer_id: str):
         return self.store.workers_of(employer_id)
 
+    def workers_employed_in(self, employer_id: str, period) -> list[tuple[EmploymentRecord, int]]:
+        """What a month's PU bill itemises: [(employment, wage)] of the employer's approved
+        workers employed in `period` ("YYYY-MM" or Period), each with the wage in force for
+        that period. Kept consistent by the writes that change it: approval (single or bulk
+        import) writes the employment with the participant, wage changes and leaving update
+        it in the participant's versioned transaction."""
+        return list(self.store.workers_employed_in(employer_id, str(period)))
+
     def billable_bpu_participants(self):
         return self.store.billable_bpu()
 

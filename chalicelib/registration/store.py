@@ -455,6 +455,15 @@ class RegistrationStore:
     def workers_of(self, employer_id: str):
         return EmploymentRecord.query(employer_id)
 
+    def workers_employed_in(self, employer_id: str, period: str):
+        """(employment, wage) of each worker of the employer employed in `period` (started
+        on or before it, not yet left) with the wage in force for it. One keyed query of the
+        employment table's partition for the employer (a base-table query, no index)."""
+        for record in EmploymentRecord.query(employer_id):
+            wage = record.wage_for(period)
+            if wage and record.employed_in(period):
+                yield record, wage
+
     def employment(self, employer_id: str, participant_id: str) -> EmploymentRecord | None:
         try:
             return EmploymentRecord.get(employer_id, participant_id)
@@ -572,6 +581,35 @@ class RegistrationStore:
                 return False
             raise
         return True
+
+    def set_wage_histories(self, changes: list[tuple[str, str, str, str, int]],
+                           audits: list) -> None:
+        """A wage report (billing) sets many workers' wage histories at once. `changes` are
+        (employer_id, participant_id, history read, new history JSON, wage now in force):
+        the participant and its employment record get the same history, each update guarded
+        by the history it replaces, so a concurrent wage change is refused (STATE_CHANGED),
+        never overwritten. 33 workers per transaction (3 items each with their audit)."""
+        per_tx = 33
+        for start in range(0, len(changes), per_tx):
+            chunk = changes[start:start + per_tx]
+            try:
+                with self._transaction() as tx:
+                    for employer_id, participant_id, old, new, wage_now in chunk:
+                        tx.update(ParticipantRecord(participant_id), actions=[
+                            ParticipantRecord.wage_history.set(new),
+                            ParticipantRecord.wage.set(wage_now),
+                            ParticipantRecord.version.add(1)],
+                            condition=ParticipantRecord.wage_history == old)
+                        tx.update(EmploymentRecord(employer_id, participant_id), actions=[
+                            EmploymentRecord.wage_history.set(new)],
+                            condition=EmploymentRecord.wage_history == old)
+                    for audit in audits[start:start + per_tx]:
+                        tx.save(audit)
+            except TransactWriteError as exc:
+                if _was_condition_failure(exc):
+                    raise Conflict("a worker's wage changed while the report was applied; "
+                                   "submit the report again", code="STATE_CHANGED") from exc
+                raise
 
     def release_nik(self, nik: str, segment: str) -> None:
         UniqueKeyRecord(nik_key(nik, segment)).delete()

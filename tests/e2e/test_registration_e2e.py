@@ -1,7 +1,8 @@
 """Registration end to end over HTTP on the local stack (moto server, chalice local, pump):
 an employer and a worker apply, the worker attaches a KTP through a presigned upload, an
 officer rejects, the worker corrects and resubmits, the officer approves, and each party
-reads the status it may see; then the employer imports workers from a CSV and the pump runs
+reads the status it may see; the month is billed and paid, and the worker is ACTIVE with a
+participation card; then the employer imports workers from a CSV and the pump runs
 the import consumer."""
 from __future__ import annotations
 
@@ -100,6 +101,24 @@ def test_registration_to_verification_to_status(local_stack):
     bad = api.call("POST", "/v1/participants", json={**body, "nik": "3572"}, expect=400)
     assert (bad["error"]["field"], bad["error"]["message"]) == ("nik", "NIK harus 16 digit angka")
     api.call("POST", "/v1/participants", json=body, expect=409)
+
+    # November is billed on 1 December; the employer pays at the branch: the worker becomes
+    # ACTIVE, paid through November, and gets the participation card (a PDF in S3)
+    local_stack.cli("tick", "--at", "2026-12-01T09:00:00+07:00")
+    cashier = api.bearer("RECEIVABLES", branch="BLT")
+    [bill] = api.call("GET", f"/v1/bills?npp={npp}&period=2026-11", headers=cashier,
+                      expect=200)["items"]
+    assert bill["amount_due"] == 381_600  # 9.54 % of Rp4.000.000 (JKK II, JKM, JHT, JP)
+    api.call("POST", f"/v1/bills/{bill['bill_id']}/payments", headers=cashier, expect=201,
+             json={"amount": 381_600, "receipt_number": f"KW-E2E-{serial}",
+                   "reason": "setor tunai"})
+    local_stack.cli("tick", "--at", "2026-12-01T09:00:00+07:00")  # drains the queues
+    as_worker = api.bearer("PARTICIPANT", kpj=kpj)
+    status = api.call("GET", f"{path}/status", headers=as_worker, expect=200)
+    assert (status["status"], status["paid_through"], status["card_issued"]) == (
+        "ACTIVE", "2026-11", True)
+    card = api.call("GET", f"{path}/card", headers=as_worker, expect=200)
+    assert requests.get(card["url"], timeout=30).content.startswith(b"%PDF")
 
 
 def test_worker_import_runs_through_the_pump(local_stack):

@@ -20,14 +20,14 @@ PATH = "/snap/v1.0/transfer-va/inquiry"
 TOKEN = "demo-access-token"
 SECRET = "demo-client-secret"
 TIMESTAMP = "2026-12-16T08:00:00+07:00"
-BODY = (b'{"partnerServiceId":"   88899","customerNo":"2612000001",'
-        b'"virtualAccountNo":"   888992612000001","inquiryRequestId":"INQ-20261216-0001"}')
+BODY = (b'{"partnerServiceId":"   88899","customerNo":"000010000014",'
+        b'"virtualAccountNo":"   88899000010000014","inquiryRequestId":"INQ-20261216-0001"}')
 # Computed with openssl (docs/snap-partner-guide.md, worked example):
 #   printf '%s' "$BODY" | openssl dgst -sha256 -hex
 #   printf '%s' "$STRING_TO_SIGN" | openssl dgst -sha512 -hmac "$SECRET" -binary | base64
-BODY_SHA256 = "c80f29b19f0a984cf9acf00360bc9334ae6283a1b8f538f6acb6f4bf4a59f6be"
-SIGNATURE = ("cTgFiGtWg7B49faEtW9oDBs7+Q9gRxuf60D8560FT01szXKNHJgP+ximxPOtKjAui4Lg"
-             "w33C+hckR6WnMihwoA==")
+BODY_SHA256 = "d6ead70962dbef0e831c282db4f6f98b76a6fc4cd42b336306c669086977c89a"
+SIGNATURE = ("d/rao1JRat4ONPlXhskyyuTzL4VXSY0UNowzTg/rh4iu8CnB0rnBviZsExCo2ZoWNAOC5HvVADh1hz"
+             "xZXLF7pw==")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_empty_body_hashes_the_empty_string():
 
 
 @pytest.mark.parametrize("change", [
-    {"raw_body": BODY.replace(b"2612000001", b"2612000002")},
+    {"raw_body": BODY.replace(b"000010000014", b"000010000022")},
     {"client_secret": "another-secret"},
     {"relative_path": "/snap/v1.0/transfer-va/payment"},
     {"access_token": "another-token"},

@@ -117,7 +117,7 @@ def run(args) -> None:
     codes = [format_payment_code(n) for n in reserve_block("payment-code", len(drafts))]
     records = []
     for draft, code in zip(drafts, codes):
-        records.extend(c.billing._records_for(draft, code, now))  # the billing run's own
+        records.extend(c.billing.records_for(draft, code, now))  # the billing run's own
     BillingStore().write_batch(records)
     private_pem, public_pem = generate_rsa_keypair()
     created = c.snap.onboard(client_id="BENCH", name="Bank Bench", channel_id="95221",

@@ -114,6 +114,16 @@ class Container:
                               log=logger())
 
     @cached_property
+    def wage_reports(self):
+        from chalicelib.billing.store import BillingStore
+        from chalicelib.billing.wage_reports import WageReports
+        from chalicelib.shared_kernel.messaging import publish
+
+        return WageReports(BillingStore(), self.registration, self.billing,
+                           clock=lambda: self.clock(),
+                           notify=lambda request: publish(self.queues, request))
+
+    @cached_property
     def payments(self):
         from chalicelib.billing.payments import PaymentService
         from chalicelib.billing.store import BillingStore

@@ -5,10 +5,12 @@ from chalice import Blueprint, Cron
 
 from chalicelib.billing.calculator import QuoteRequest, QuoteResponse
 from chalicelib.billing.schemas import (BillOut, BillPage, BillQuery, CodeReissue, JhtBalance,
-                                        ManualPayment, Prepayment)
+                                        ManualPayment, Prepayment, WageReportIn,
+                                        WageReportOut)
 from chalicelib.bootstrap import container
 from chalicelib.shared_kernel.auth import Role
 from chalicelib.shared_kernel.calendar import parse_instant
+from chalicelib.shared_kernel.errors import ValidationFailed
 from chalicelib.shared_kernel.http import PUBLIC, Call, RouteRegistry
 from chalicelib.shared_kernel.queues import process_batch
 from chalicelib.shared_kernel.resources import QUEUES, schedule
@@ -71,6 +73,36 @@ def jht_balance(call: Call):
 def prepay(call: Call):
     return container().billing.prepay(call.path["participant_id"], call.body.months,
                                       call.principal)
+
+
+@api.route("/v1/employers/{employer_id}/wage-reports", "POST",
+           summary="The month's wages (JSON, or CSV with ?period=); the employer id or its NPP "
+                   "in the path; a correction of an unpaid bill re-issues it",
+           response=WageReportOut, status=201, tags=["billing"],
+           content_types=("application/json", "text/csv"))
+def submit_wage_report(call: Call):
+    from chalicelib.billing.wage_reports import parse_csv
+    from chalicelib.shared_kernel.http import parse_json
+
+    content_type = (call.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == "text/csv":
+        try:
+            text = call.raw_body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("CSV harus dalam UTF-8", field="csv",
+                                   code="CSV_ENCODING") from exc
+        report = parse_csv(text, call.query_params.get("period"))
+    else:
+        report = WageReportIn.model_validate(parse_json(call.raw_body))
+    return container().wage_reports.submit(call.path["employer_id"], report, call.principal)
+
+
+@api.route("/v1/employers/{employer_id}/wage-reports/{period}", "GET",
+           summary="A submitted wage report and what it did", response=WageReportOut,
+           tags=["billing"])
+def get_wage_report(call: Call):
+    return container().wage_reports.get(call.path["employer_id"], call.path["period"],
+                                        call.principal)
 
 
 @bp.schedule(Cron(*schedule("generate_monthly_bills").cron_args()),

@@ -82,3 +82,32 @@ class JhtBalance(BaseModel):
     participant_id: str
     balance: int
     entries: list[JhtEntry]
+
+
+class WageRow(_Strict):
+    kpj: str = Field(pattern=r"^\d{11}$", description="the worker's 11-digit KPJ")
+    wage: StrictInt = Field(gt=0, le=1_000_000_000,
+                            description="monthly wage in rupiah (gaji pokok + tunjangan tetap)")
+
+
+class WageReportIn(_Strict):
+    """A month's wages. As JSON, or as CSV (`Content-Type: text/csv`, header `kpj,wage`,
+    the period in the query: `?period=2026-11`)."""
+
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    rows: list[WageRow] = Field(min_length=1, max_length=10_000)
+
+
+class WageReportOut(BaseModel):
+    employer_id: str
+    npp: str
+    period: str
+    status: str
+    rows: list[WageRow]
+    workers_reported: int
+    workers_carried_over: int
+    submitted_by: str
+    submitted_at: str
+    warnings: list[dict] = []
+    bill: dict | None = None
+    superseded_bill_id: str | None = None

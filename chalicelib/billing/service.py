@@ -72,7 +72,7 @@ class BillingService:
             codes = reserve_block("payment-code", len(drafted)) if drafted else range(0)
             items = []
             for draft, sequence in zip(drafted, codes):
-                items.extend(self._records_for(draft, format_payment_code(sequence), now))
+                items.extend(self.records_for(draft, format_payment_code(sequence), now))
             self.store.write_batch(items)
             created += len(drafted)
             batch.clear()
@@ -91,20 +91,28 @@ class BillingService:
         from .bills import bill_id_for
 
         for employer in self.registration.billable_employers():
-            def make(employer=employer):
-                workers = [Worker(w.participant_id, w.kpj, w.name, w.wage_for(str(period)))
-                           for w in self.registration.workers_of(employer.employer_id)
-                           if w.employed_in(str(period)) and w.wage_for(str(period))]
-                try:
-                    return draft_employer_bill(
-                        self.rulebook, self.calendar, employer_id=employer.employer_id,
-                        name=employer.name, npp=employer.npp, branch=employer.branch,
-                        risk_class=int(employer.risk_class), sector=employer.sector,
-                        period=period, workers=workers)
-                except (NoRuleForPeriod, ValidationFailed) as exc:
-                    self._warn("bill_not_drafted", employer.employer_id, exc)
-                    return None
-            yield bill_id_for(period, employer.employer_id), make
+            yield (bill_id_for(period, employer.employer_id),
+                   lambda employer=employer: self.draft_employer_bill(employer, period))
+
+    def draft_employer_bill(self, employer, period: Period,
+                            employments=None) -> DraftBill | None:
+        """The employer's bill for `period` from its workers employed then, each at the wage
+        in force for the period (the last one reported carries over). None, logged, when no
+        worker is employed or no rule covers the period."""
+        employments = (self.registration.workers_of(employer.employer_id)
+                       if employments is None else employments)
+        workers = [Worker(w.participant_id, w.kpj, w.name, w.wage_for(str(period)))
+                   for w in employments
+                   if w.employed_in(str(period)) and w.wage_for(str(period))]
+        try:
+            return draft_employer_bill(
+                self.rulebook, self.calendar, employer_id=employer.employer_id,
+                name=employer.name, npp=employer.npp, branch=employer.branch,
+                risk_class=int(employer.risk_class), sector=employer.sector,
+                period=period, workers=workers)
+        except (NoRuleForPeriod, ValidationFailed) as exc:
+            self._warn("bill_not_drafted", employer.employer_id, exc)
+            return None
 
     def _bpu_drafts(self, period: Period):
         from .bills import bill_id_for
@@ -128,7 +136,8 @@ class BillingService:
         if self.log:
             self.log.warning(event, extra={"party_id": party_id, "error": str(exc)})
 
-    def _records_for(self, draft: DraftBill, code: str, now: datetime) -> list:
+    def records_for(self, draft: DraftBill, code: str, now: datetime,
+                    issued_by: str = "system:generate_monthly_bills") -> list:
         party_key = ("EMP#" if draft.kind == "EMPLOYER" else "PAR#") + draft.party_id
         due = draft.due.isoformat()
         bill = BillRecord(
@@ -151,7 +160,7 @@ class BillingService:
         records.append(PaymentCodeRecord(
             code, bill_ids=[draft.bill_id], party_key=party_key, status="ACTIVE",
             expires_on=(draft.due + timedelta(days=self.code_valid_days)).isoformat(),
-            issued_at=now, issued_by="system:generate_monthly_bills"))
+            issued_at=now, issued_by=issued_by))
         return records
 
     # ------------------------------------------------------------------ reading
@@ -307,7 +316,7 @@ class BillingService:
                 programs=participant.programs or ("JKK", "JKM")))
             period = period.next()
         code = format_payment_code(reserve_block("payment-code", 1)[0])
-        new_records = [self._records_for(d, code, now)[0] for d in drafts]
+        new_records = [self.records_for(d, code, now)[0] for d in drafts]
         covered = open_bills + new_records
         last_due = max(date.fromisoformat(b.due_date) for b in covered)
         first_due = min(date.fromisoformat(b.due_date) for b in covered)

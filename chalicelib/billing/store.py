@@ -30,19 +30,6 @@ class _ByParty(GlobalSecondaryIndex):
     period = UnicodeAttribute(range_key=True)
 
 
-class _Outstanding(GlobalSecondaryIndex):
-    """Sparse: only OPEN/OVERDUE bills carry the shard key; sharded so no single partition
-    takes every write of a billing run; sorted by due date so the daily check reads only
-    what is due."""
-
-    class Meta:
-        index_name = "outstanding"
-        projection = AllProjection()
-
-    outstanding_shard = UnicodeAttribute(hash_key=True)   # "OUT#<n>"
-    outstanding_sort = UnicodeAttribute(range_key=True)   # "<due_date>#<bill_id>"
-
-
 class _ByBranchStatus(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_branch_status"
@@ -82,17 +69,42 @@ class BillRecord(Model):
     created_at = UTCDateTimeAttribute()
     paid_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=0)
+    # where the bill sits in the outstanding index (OutstandingBillRecord) while unpaid
     outstanding_shard = UnicodeAttribute(null=True)
     outstanding_sort = UnicodeAttribute(null=True)
     branch_status = UnicodeAttribute()
     period_sort = UnicodeAttribute()
+    superseded_by = UnicodeAttribute(null=True)   # the corrected bill (wage report)
 
     by_party = _ByParty()
-    outstanding = _Outstanding()
     by_branch_status = _ByBranchStatus()
 
     def program_totals_dict(self) -> dict[str, int]:
         return {k: int(v) for k, v in json.loads(self.program_totals).items()}
+
+
+@table("outstanding-bills")
+class OutstandingBillRecord(Model):
+    """The sparse index of unpaid bills, kept as its own table (not a GSI) so that reading it
+    is a keyed Query of one partition: one item per OPEN/OVERDUE bill, written with the bill
+    (before it, in a billing run) and deleted in the transaction that pays it. Sharded so no
+    single partition takes every write of a billing run; sorted by due date so the daily
+    check and the pre-due reminders read only what is due."""
+
+    class Meta:
+        table_name = "outstanding-bills"
+
+    outstanding_shard = UnicodeAttribute(hash_key=True)   # "OUT#<n>"
+    outstanding_sort = UnicodeAttribute(range_key=True)   # "<due_date>#<bill_id>"
+    bill_id = UnicodeAttribute()
+
+    @classmethod
+    def of(cls, bill: "BillRecord") -> "OutstandingBillRecord":
+        return cls(bill.outstanding_shard, bill.outstanding_sort, bill_id=bill.bill_id)
+
+
+def _indexed(bill: BillRecord) -> bool:
+    return bool(bill.outstanding_shard and bill.outstanding_sort)
 
 
 @table("bill-details")
@@ -193,6 +205,7 @@ class WageReportRecord(Model):
     rows = UnicodeAttribute()                       # JSON [{"kpj", "wage"}]
     submitted_by = UnicodeAttribute()
     submitted_at = UTCDateTimeAttribute()
+    summary = UnicodeAttribute(null=True)           # JSON: what the submission answered
 
 
 @table("billing-runs")
@@ -209,9 +222,11 @@ class BillingRunRecord(Model):
     finished_at = UTCDateTimeAttribute(null=True)
 
 
-def _condition_failed(exc: Exception) -> list[int]:
-    """Indexes of the transaction items whose condition failed."""
-    reasons = getattr(exc, "cancellation_reasons", None) or []
+def _condition_failed(exc: Exception, deletes: int = 0) -> list[int]:
+    """Indexes of the transaction items whose condition failed. PynamoDB sends a
+    transaction's deletes before its puts and updates: with `deletes` unconditional deletes
+    (the outstanding index's), the indexes are counted from the first put."""
+    reasons = (getattr(exc, "cancellation_reasons", None) or [])[deletes:]
     return [i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"]
 
 
@@ -259,18 +274,35 @@ class BillingStore:
         return items, result.last_evaluated_key
 
     def outstanding_due_on_or_before(self, day: str) -> Iterator[BillRecord]:
-        """Every OPEN/OVERDUE bill whose due date is on or before `day` (keyed reads of the
-        sparse index: cost follows the outstanding bills, not all bills)."""
+        """Every OPEN/OVERDUE bill whose due date is on or before `day`: keyed Queries of the
+        outstanding index's shards, then the bills by key (BatchGetItem, 100 a call), so the
+        cost follows the outstanding bills, not all bills."""
+        yield from self._outstanding(OutstandingBillRecord.outstanding_sort <= f"{day}#~")
+
+    def _outstanding(self, condition) -> Iterator[BillRecord]:
         for shard in range(OUTSTANDING_SHARDS):
-            yield from BillRecord.outstanding.query(
-                f"OUT#{shard}", range_key_condition=BillRecord.outstanding_sort <= f"{day}#~")
+            ids = [entry.bill_id for entry in OutstandingBillRecord.query(
+                f"OUT#{shard}", range_key_condition=condition,
+                attributes_to_get=["bill_id"])]
+            for start in range(0, len(ids), 100):
+                # a bill paid meanwhile, or an entry written ahead of its bill by a billing
+                # run still under way, is not outstanding: skipped
+                yield from (bill for bill in self.bills(ids[start:start + 100])
+                            if bill.status in OUTSTANDING)
 
     def write_batch(self, items: Iterable[Model]) -> int:
-        """New items only (callers checked existence); BatchWriteItem, 25 per call."""
+        """New items only (callers checked existence); BatchWriteItem, 25 per call. An
+        outstanding bill's index entry is written before any bill, so a run that stops
+        midway never leaves an unpaid bill the daily check cannot see (an entry without its
+        bill is skipped by the readers, and the resumed run writes the bill)."""
         count = 0
-        by_model: dict[type, list[Model]] = {}
+        items = list(items)
+        by_model: dict[type, list[Model]] = {OutstandingBillRecord: [
+            OutstandingBillRecord.of(item) for item in items
+            if isinstance(item, BillRecord) and item.status in OUTSTANDING and _indexed(item)]}
         for item in items:
             by_model.setdefault(type(item), []).append(item)
+        count -= len(by_model[OutstandingBillRecord])
         for model_cls, models in by_model.items():
             with model_cls.batch_write() as batch:
                 for item in models:
@@ -331,6 +363,8 @@ class BillingStore:
             with transact_write() as tx:
                 for bill in new_bills:
                     tx.save(bill, condition=BillRecord.bill_id.does_not_exist())
+                    if _indexed(bill):
+                        tx.save(OutstandingBillRecord.of(bill))
                 tx.save(code, condition=PaymentCodeRecord.code.does_not_exist())
                 for old in superseded_codes:
                     tx.update(PaymentCodeRecord(old),
@@ -359,6 +393,7 @@ class BillingStore:
         PAID at the version read (so the amount it was checked against still holds), the
         code ACTIVE -> USED. Raises TransactionRefused naming the failed items:
         0 = payment key exists, 1..n = bills, n+1 = code."""
+        deletes = 0
         try:
             with transact_write() as tx:
                 tx.save(payment, condition=PaymentRecord.payment_key.does_not_exist())
@@ -382,8 +417,9 @@ class BillingStore:
                               condition=PaymentCodeRecord.status == "ACTIVE")
                 for item in extra_saves:
                     tx.save(item)
+                deletes = _leave_outstanding_index(tx, bills)
         except TransactWriteError as exc:
-            failed = _condition_failed(exc)
+            failed = _condition_failed(exc, deletes)
             if failed:
                 raise TransactionRefused(failed) from exc
             raise
@@ -423,6 +459,41 @@ class BillingStore:
         record.save()
 
     # ------------------------------------------------------------------ runs
+    def supersede_bill(self, old: BillRecord, records: list[Model], audit) -> None:
+        """A corrected bill replaces an unpaid one, atomically: the old bill SUPERSEDED and out
+        of the outstanding index, its code retired; the new bill, its details, its code and
+        its index entry written. Refused if the old bill was paid or changed meanwhile."""
+        new = records[0]
+        try:
+            with transact_write() as tx:
+                tx.update(old, actions=[
+                    BillRecord.status.set(SUPERSEDED),
+                    BillRecord.branch_status.set(f"{old.branch}#{SUPERSEDED}"),
+                    BillRecord.superseded_by.set(new.bill_id),
+                    BillRecord.outstanding_shard.remove(),
+                    BillRecord.outstanding_sort.remove(),
+                    BillRecord.version.add(1)],
+                    condition=BillRecord.status.is_in(*OUTSTANDING)
+                    & (BillRecord.amount_paid == 0) & (BillRecord.version == old.version))
+                _leave_outstanding_index(tx, [old])
+                if old.payment_code:
+                    tx.update(PaymentCodeRecord(old.payment_code),
+                              actions=[PaymentCodeRecord.status.set(SUPERSEDED)],
+                              condition=PaymentCodeRecord.status == "ACTIVE")
+                for item in records:
+                    if isinstance(item, BillRecord):
+                        tx.save(item, condition=BillRecord.bill_id.does_not_exist())
+                    elif isinstance(item, PaymentCodeRecord):
+                        tx.save(item, condition=PaymentCodeRecord.code.does_not_exist())
+                    else:
+                        tx.save(item)
+                if _indexed(new):
+                    tx.save(OutstandingBillRecord.of(new))
+                tx.save(audit)
+        except TransactWriteError as exc:
+            raise Conflict("the bill was paid or changed while the wage report was applied; "
+                           "reload the bill", code="STATE_CHANGED") from exc
+
     def claim_run(self, run_key: str, now: datetime, lease_seconds: int = 900) -> bool:
         """One generation run per period and segment at a time; a crashed run's lease
         expires so the next attempt resumes (bills already written are skipped)."""
@@ -458,11 +529,8 @@ class BillingStore:
     def outstanding_due_between(self, first: str, last: str) -> Iterator[BillRecord]:
         """OPEN/OVERDUE bills due on a day in [first, last] (ISO dates): the pre-due
         reminders' read, keyed on the same sparse index as the daily check."""
-        for shard in range(OUTSTANDING_SHARDS):
-            yield from BillRecord.outstanding.query(
-                f"OUT#{shard}",
-                range_key_condition=BillRecord.outstanding_sort.between(f"{first}#",
-                                                                        f"{last}#~"))
+        yield from self._outstanding(
+            OutstandingBillRecord.outstanding_sort.between(f"{first}#", f"{last}#~"))
 
     def post_allocated_payment(self, payment: PaymentRecord, settled: list[BillRecord],
                                partial: BillRecord | None, partial_amount: int,
@@ -474,6 +542,7 @@ class BillingStore:
         (callables given the transaction: the payer's credit, history, audit). Raises
         TransactionRefused naming the failed items: 0 = payment key exists, 1..n = settled
         bills, n+1 = the partially paid bill."""
+        deletes = 0
         try:
             with transact_write() as tx:
                 tx.save(payment, condition=PaymentRecord.payment_key.does_not_exist())
@@ -497,11 +566,24 @@ class BillingStore:
                               & (BillRecord.version == partial.version))
                 for write in extra_writes:
                     write(tx)
+                deletes = _leave_outstanding_index(tx, settled)
         except TransactWriteError as exc:
-            failed = _condition_failed(exc)
+            failed = _condition_failed(exc, deletes)
             if failed:
                 raise TransactionRefused(failed) from exc
             raise
+
+
+def _leave_outstanding_index(tx, bills: Iterable[BillRecord]) -> int:
+    """A bill that is paid leaves the outstanding index in the transaction that pays it
+    (an unconditional delete: it can never be the item that refuses). Returns the number of
+    deletes, which PynamoDB places first in the transaction."""
+    deletes = 0
+    for bill in bills:
+        if _indexed(bill):
+            tx.delete(OutstandingBillRecord(bill.outstanding_shard, bill.outstanding_sort))
+            deletes += 1
+    return deletes
 
 
 def utc_now() -> datetime:

@@ -43,7 +43,7 @@ from .store import (CANCELLED, SENT, SKIPPED, ActionRecord, DebtorRecord, Evalua
                     PlanRecord, ReceivablesStore, SnapshotRecord, new_event)
 
 HAND_OVER_CHUNK = 25             # actions per queue batch + one batch write marking them
-MAX_BILLS_PER_PAYMENT = 90       # one DynamoDB transaction holds 100 items
+MAX_BILLS_PER_PAYMENT = 45       # a transaction holds 100 items: each bill, its index entry
 READ_ROLES = (Role.RECEIVABLES, Role.ADMIN, Role.BRANCH_HEAD)
 WRITE_ROLES = (Role.RECEIVABLES, Role.ADMIN)
 SYSTEM = "system:check_due_dates"

@@ -3,7 +3,7 @@ HTTP: the seeded Blitar branch goes unpaid from its first bills (1 December 2026
 employer gets its pre-due reminders, its first overdue day with the fine to the rupiah, pays
 part of the month at the branch, and still meets every weekly reminder and the collection
 letter on day 30, each once. (The year, the BPU reactivation and SP1 after a partial payment
-are replayed day by day on moto: tests/integration/test_receivables_year.py.)
+are replayed on moto: tests/integration/test_receivables_year.py.)
 
 A stack of its own (own ports, own state, virtual clock from 20 November 2026), so no other
 test's ticks move its dates."""

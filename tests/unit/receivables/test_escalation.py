@@ -102,3 +102,39 @@ def test_consecutive_unpaid_months():
     assert consecutive_run(["2026-11", "2027-01", "2027-02"]) == 2
     assert consecutive_run(["2026-12", "2026-12"]) == 1
     assert consecutive_run([]) == 0
+
+
+def test_amount_and_unpaid_months_are_conditions_too():
+    """A branch timeline (data only): KPKNL referral for large arrears of at least 3 months,
+    the state attorney below that amount; small debts get letters but never a handover."""
+    from chalicelib.receivables.policy.loader import parse_policies
+
+    [policy] = parse_policies('''format_version = 1
+[[policy]]
+name = "mdn"
+valid_from = 2026-01-01
+[[policy.state]]
+name = "KPKNL"
+final = true
+when = { segments = ["PU"], min_days = 90, min_amount = 100000000, min_unpaid_months = 3 }
+actions = [{ kind = "letter", letter_type = "LEGAL_HANDOVER", legal_handover_target = "KPKNL" }]
+[[policy.state]]
+name = "ATTORNEY"
+final = true
+when = { segments = ["PU"], min_days = 90, min_amount = 1000000, max_amount = 99999999 }
+actions = [{ kind = "letter", letter_type = "LEGAL_HANDOVER", legal_handover_target = "KEJAKSAAN" }]
+[[policy.state]]
+name = "LETTER"
+when = { segments = ["PU"], min_days = 30 }
+actions = [{ kind = "letter", letter_type = "REMINDER" }]
+''', "mdn.toml")
+    climbed = Position("LETTER", ANCHOR, ("LETTER",))
+
+    def where(amount: int, months: int) -> tuple[str, str | None]:
+        decision = evaluate(policy, facts(95, amount=amount, months=months), climbed)
+        return decision.state, decision.step.step_id if decision.step else None
+
+    assert where(150_000_000, 3) == ("KPKNL", "KPKNL")
+    assert where(150_000_000, 2) == ("LETTER", None)        # large, but two months only
+    assert where(5_000_000, 3) == ("ATTORNEY", "ATTORNEY")
+    assert where(500_000, 6) == ("LETTER", None)             # small: letters, no handover

@@ -45,7 +45,8 @@ class BlastService:
         hours = self.store.due_hours(now)
         for hour in hours:
             for page in self.store.parked_in_hour(hour):
-                self.queue.send_many(json.loads(item.body) for item in page)
+                jobs = [json.loads(item.body) for item in page]
+                self.queue.send_many(_still_needed(jobs, self.store))
                 self.store.unpark(page)
                 released += len(page)
             # Cleared last: a release that dies half-way leaves the hour to the next one
@@ -174,6 +175,24 @@ class BlastService:
                 self.queue.delete_dead_letter(message["ReceiptHandle"])
                 moved += 1
         return {"moved": moved, "records_requeued": records}
+
+
+def _still_needed(jobs: list[dict], store: BlastStore) -> list[dict]:
+    """Fallback checks of messages delivered (or read, or failed) meanwhile are dropped
+    here with one batch read, instead of each costing a queue round trip. Kept: those the
+    consumer would still act on (`Dispatcher._fallback_check`): a WhatsApp message still
+    awaiting its outcome, or one already switched to SMS and still queued."""
+    from .delivery import AWAITING_OUTCOME, DeliveryState
+
+    checks = [j["dedupe_key"] for j in jobs if j.get("type") == "fallback_check"]
+    if not checks:
+        return jobs
+    records = store.messages(checks)
+    awaiting = {s.value for s in AWAITING_OUTCOME}
+    needed = {k for k, r in records.items()
+              if (r.channel == "WHATSAPP" and r.state in awaiting)
+              or (r.channel == "SMS" and r.state == DeliveryState.QUEUED.value)}
+    return [j for j in jobs if j.get("type") != "fallback_check" or j["dedupe_key"] in needed]
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -207,6 +207,17 @@ CASES = {
         "Anda tidak akan lagi menerima pengingat BPJS Ketenagakerjaan di nomor ini. Ketik MULAI "
         "untuk menerimanya kembali."
     )),
+    "card_issued": ({"nama": "Siti Aminah", "kpj": "12345678901",
+                     "tautan": "https://smile.example/v1/participants/p-0001/card"}, (
+        "Yth. Siti Aminah,\n\n"
+        "Selamat, Anda kini terdaftar sebagai peserta BPJS Ketenagakerjaan dengan nomor KPJ "
+        "12345678901. Kartu peserta digital Anda sudah terbit dan dapat diunduh di "
+        "https://smile.example/v1/participants/p-0001/card\n\n"
+        "Simpan kartu ini dan tunjukkan saat mengajukan klaim atau layanan di kantor cabang."
+    ), (
+        "BPJS Ketenagakerjaan: Yth. Siti Aminah, kartu peserta KPJ 12345678901 sudah terbit. "
+        "Unduh di https://smile.example/v1/participants/p-0001/card"
+    )),
     "opt_in_confirmed": ({}, (
         "Anda kembali menerima pengingat iuran dan informasi kepesertaan BPJS Ketenagakerjaan "
         "melalui nomor ini. Ketik STOP untuk berhenti."

@@ -14,7 +14,7 @@ from chalicelib.blast.templates import (
 REQUIRED = {
     "bill_issued", "reminder_before_due", "overdue", "fine_notice", "letter_available",
     "payment_received", "registration_rejected", "bpu_inactive", "saldo_jht",
-    "status_kepesertaan", "tagihan_list", "bantuan", "opt_out_confirmed",
+    "status_kepesertaan", "tagihan_list", "bantuan", "opt_out_confirmed", "card_issued",
 }
 
 GOOD = """
@@ -52,7 +52,8 @@ def test_the_shipped_catalog_holds_every_required_template():
 
 def test_business_initiated_notices_are_templates_and_keyword_answers_are_text():
     catalog = default_catalog()
-    for name in ("bill_issued", "overdue", "letter_available", "bpu_inactive"):
+    for name in ("bill_issued", "overdue", "letter_available", "bpu_inactive",
+                 "card_issued"):
         assert catalog[name].whatsapp_mode is WhatsAppMode.TEMPLATE
     for name in ("saldo_jht", "status_kepesertaan", "tagihan_list", "bantuan",
                  "opt_out_confirmed"):

@@ -4,7 +4,7 @@ the day after the due date, and a tick past that day leaves the reminders in the
 history, delivered through the local outbox."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import requests
@@ -40,6 +40,22 @@ def test_a_reminder_is_in_the_history_after_a_tick_past_the_due_date(local_stack
 
     out = local_stack.cli("tick", "--at", f"{due + timedelta(days=1)}T10:00:00+07:00")
     assert "release_blast_timers" in out
+
+    # The escalation policy's own reminders, with no campaign: 7, 3 and 1 days before the
+    # due date, and "overdue" from the daily check of the day after it (01:00, inside the
+    # quiet hours: it waited until 07:00).
+    for bill in bpu:
+        mine = requests.get(f"{base}/v1/messages?bill_id={bill['bill_id']}",
+                            headers=officer).json()["items"]
+        policy = [m for m in mine if m["source"] == "policy"]
+        templates = sorted(m["template"] for m in policy)
+        assert templates == ["overdue"] + ["reminder_before_due"] * 3, templates
+        overdue = next(m for m in policy if m["template"] == "overdue")
+        assert overdue["state"] == "DELIVERED", overdue
+        assert overdue["bill_id"] == bill["bill_id"]
+        assert bill["payment_code"] in overdue["text"]
+        quiet_end = datetime.fromisoformat(f"{due + timedelta(days=1)}T07:00:00+07:00")
+        assert datetime.fromisoformat(overdue["sent_at"]) >= quiet_end
 
     history = requests.get(f"{base}/v1/messages?campaign_id={campaign_id}",
                            headers=officer).json()["items"]

@@ -133,3 +133,41 @@ def test_same_nik_registered_concurrently_exactly_one_wins(client):
     again = post(client, "/v1/participants", body)
     assert again.status_code == 409
     assert again.json_body["error"]["code"] == "DUPLICATE_NIK"
+
+
+def test_one_membership_per_nik_per_segment_under_concurrent_pu_and_bpu(client, auth_header):
+    """Two employers register the same worker at the same instant while the same person
+    also applies as BPU: one PU registration wins, and the BPU one (another segment) too."""
+    from chalicelib.bootstrap import container
+    from chalicelib.registration.schemas import parse_participant_registration
+    from chalicelib.shared_kernel.errors import Conflict
+
+    first = register_verified_employer(client, auth_header)
+    second = register_verified_employer(client, auth_header, name="PT Kedua Jaya",
+                                        npwp="02.345.678.9-012.000", nib="9120007654321")
+    nik = a_nik(serial=88)
+    bodies = [("PU", a_pu_participant(nik=nik, employer_npp=npp, monthly_wage=3_000_000))
+              for npp in (first["npp"], second["npp"]) for _ in range(3)]
+    bodies.append(("BPU", a_bpu_participant(nik=nik)))
+    service = container().registration
+    outcomes: list[tuple[str, str]] = []
+    barrier = threading.Barrier(len(bodies))
+
+    def attempt(segment: str, body: dict):
+        reg = parse_participant_registration(body)
+        barrier.wait()
+        try:
+            service.register_participant(reg, None)
+            outcomes.append((segment, "created"))
+        except Conflict as exc:
+            outcomes.append((segment, exc.code))
+
+    threads = [threading.Thread(target=attempt, args=b) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == [("BPU", "created"), ("PU", "DUPLICATE_NIK"),
+                                ("PU", "DUPLICATE_NIK"), ("PU", "DUPLICATE_NIK"),
+                                ("PU", "DUPLICATE_NIK"), ("PU", "DUPLICATE_NIK"),
+                                ("PU", "created")], outcomes

@@ -3,9 +3,10 @@ policy, BPU deactivation), pre-due reminders, payment allocation with partial pa
 credit, payment plans, exemptions, and the officer's views (ageing, worklist, history,
 compliance).
 
-The daily check reads only OUTSTANDING bills (billing's sparse, sharded due-date index) and
-the debtors in play (receivables' sparse, sharded index), so its cost follows the arrears,
-never the membership. Every write in it is idempotent: fines are written only when they
+The daily check reads only OUTSTANDING bills (billing's outstanding index: a table of its
+own, sharded and sorted by due date, read with keyed Queries, then the bills by key) and the
+debtors in play (receivables' sparse, sharded index), so its cost follows the arrears, never
+the membership or the paid bills. Every write in it is idempotent: fines are written only when they
 change, and each action has one key per debtor, step and anchor, written with the debtor's
 new position in one transaction (an outbox) before it is handed to its queue. Running it
 twice a day, or again after a crash, takes nothing twice; a bill paid while it runs is left

@@ -292,12 +292,13 @@ class WorkerImports:
                         audit_entry(subject, SYSTEM_ACTOR, "APPROVED", at=now,
                                     reason=AUTO_APPROVAL_RULE,
                                     details={**details, "kpj": kpj,
-                                             "requested_by": job.requested_by})])
+                                             "requested_by": job.requested_by})],
+                    period=period)
             else:
                 record.queue_key, record.queued_at = f"{employer.branch}#PENDING_VERIFICATION", now
                 self.store.add_participant(record, extra_saves=[
                     audit_entry(subject, job.requested_by, "SUBMITTED", at=now,
-                                details=details)])
+                                details=details)], period=period)
         except DuplicateNik:
             return self._already_there(job, row, worker)
         return bulk.RowResult(row.number, worker.nik, worker.name, ACCEPTED, status=status,

@@ -134,7 +134,8 @@ class RegistrationService:
         audit = audit_entry(f"participant#{participant_id}", actor, "SUBMITTED", at=now,
                             details={"segment": reg.segment,
                                      "warnings": [w.code for w in warnings]})
-        self.store.add_participant(record, extra_saves=[audit])
+        self.store.add_participant(record, extra_saves=[audit],
+                                   period=str(Period.of(jakarta_today(now))))
         return {"participant_id": participant_id, "status": PENDING,
                 "application_token": token, "warnings": [w.to_dict() for w in warnings],
                 "documents_required": [k.value for k in self.document_rules.required_for(
@@ -497,8 +498,9 @@ class RegistrationService:
                 "wage_history": history, "warnings": [w.to_dict() for w in warnings]}
 
     def end_employment(self, participant_id: str, end, caller: Caller) -> dict:
-        """The worker leaves: billed up to the month of the last working day, not after;
-        the NIK is free to be registered by the next employer."""
+        """The worker leaves: billed up to the month of the last working day, not after.
+        The NIK stays theirs through that month; from `left_from` on the next employer may
+        register it (the key records `free_from`; the database checks it, no schedule)."""
         record = self.store.participant(participant_id)
         actor = self._actor(record, caller, EMPLOYMENT)
         _require_pu(record)
@@ -532,9 +534,10 @@ class RegistrationService:
         audit = audit_entry(_subject(record), actor, "EMPLOYMENT_ENDED", reason=end.reason.value,
                             at=now, details={"last_working_day": day.isoformat(),
                                              "left_from": str(left_from), "note": end.note})
+        leaving = UniqueKeyRecord(nik_key(record.nik, record.segment), owner=participant_id,
+                                  free_from=str(left_from))
         self.store.transition(record, expected_status=record.status,
-                              extra_saves=[employment, audit],
-                              released_keys=[nik_key(record.nik, record.segment)])
+                              extra_saves=[employment, audit, leaving])
         return {"participant_id": participant_id, "last_working_day": day.isoformat(),
                 "left_from": str(left_from), "status": effective_status(record, today)}
 

@@ -284,6 +284,10 @@ class UniqueKeyRecord(Model):
 
     key = UnicodeAttribute(hash_key=True)
     owner = UnicodeAttribute()
+    # A NIK key of a PU worker who is leaving: the first period the NIK is no longer held
+    # (the worker stays a member through the month of the last working day). From then on a
+    # new membership may take the key over, in the same conditional write as always.
+    free_from = UnicodeAttribute(null=True)
 
 
 class _ImportsByEmployer(GlobalSecondaryIndex):
@@ -368,6 +372,13 @@ def nik_key(nik: str, segment: str) -> str:
     return f"NIK#{nik}#{segment}"
 
 
+def _nik_free(period: str | None):
+    """The NIK key may be written: nobody holds it, or its holder left before `period`."""
+    if period is None:
+        return UniqueKeyRecord.key.does_not_exist()
+    return UniqueKeyRecord.key.does_not_exist() | (UniqueKeyRecord.free_from <= period)
+
+
 class RegistrationStore:
     """Every read and write of registration's tables."""
 
@@ -423,12 +434,14 @@ class RegistrationStore:
                 f"EMP#{shard}", attributes_to_get=self.BILLING_EMPLOYER_ATTRIBUTES)
 
     # ------------------------------------------------------------------ participants
-    def add_participant(self, record: ParticipantRecord, extra_saves=()) -> None:
-        """Insert with the NIK-per-segment key in one transaction: exactly one wins."""
+    def add_participant(self, record: ParticipantRecord, extra_saves=(), *,
+                        period: str | None = None) -> None:
+        """Insert with the NIK-per-segment key in one transaction: exactly one wins. With
+        `period` (the current one), a key whose holder left before it is taken over."""
         key = UniqueKeyRecord(nik_key(record.nik, record.segment), owner=record.participant_id)
         try:
             with self._transaction() as tx:
-                tx.save(key, condition=UniqueKeyRecord.key.does_not_exist())
+                tx.save(key, condition=_nik_free(period))
                 tx.save(record, condition=ParticipantRecord.participant_id.does_not_exist())
                 for item in extra_saves:
                     tx.save(item)
@@ -438,13 +451,13 @@ class RegistrationStore:
             raise
 
     def add_verified_participant(self, record: ParticipantRecord, *, kpj_key: UniqueKeyRecord,
-                                 extra_saves=()) -> None:
+                                 extra_saves=(), period: str | None = None) -> None:
         """A participant approved on arrival (bulk rule): NIK key, KPJ key, the record and
         its employment and audit, all or nothing."""
         key = UniqueKeyRecord(nik_key(record.nik, record.segment), owner=record.participant_id)
         try:
             with self._transaction() as tx:
-                tx.save(key, condition=UniqueKeyRecord.key.does_not_exist())
+                tx.save(key, condition=_nik_free(period))
                 tx.save(record, condition=ParticipantRecord.participant_id.does_not_exist())
                 tx.save(kpj_key, condition=UniqueKeyRecord.key.does_not_exist())
                 for item in extra_saves:

@@ -301,15 +301,20 @@ def test_a_worker_who_leaves_is_billed_through_that_month_then_inactive(client, 
                           worker["as_employer"])
     assert no_raise_after.json_body["error"]["code"] == "WORKER_LEFT"
 
+    # still a member through November: the next employer cannot register them yet
+    next_employer = parties.employer(name="PT Karya Baru")
+    rehire = {**worker["body"], "employer_npp": next_employer["npp"]}
+    too_soon = post(client, "/v1/participants", rehire)
+    assert (too_soon.status_code, too_soon.json_body["error"]["code"]) == (409, "DUPLICATE_NIK")
+
     stack.clock = ticking(DEC_2)
     status = client.http.get(f"{path}/status", headers=auth_header(
         "PARTICIPANT", branch=None, kpj=worker["kpj"])).json_body
     assert (status["status"], status["left_from"]) == ("INACTIVE", "2026-12")
-    # the next employer can register the same person
-    next_employer = parties.employer(name="PT Karya Baru")
-    rehired = post(client, "/v1/participants", {**worker["body"],
-                                                "employer_npp": next_employer["npp"]})
+    # from December the next employer can register the same person, exactly once
+    rehired = post(client, "/v1/participants", rehire)
     assert rehired.status_code == 201, rehired.body
+    assert post(client, "/v1/participants", rehire).status_code == 409
 
 
 BAD_LEAVING = [

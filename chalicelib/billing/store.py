@@ -397,19 +397,7 @@ class BillingStore:
         try:
             with transact_write() as tx:
                 tx.save(payment, condition=PaymentRecord.payment_key.does_not_exist())
-                for bill in bills:
-                    tx.update(bill, actions=[
-                        BillRecord.status.set(PAID),
-                        BillRecord.amount_paid.set(bill.amount_paid),
-                        BillRecord.fine.set(bill.fine),
-                        BillRecord.payment_id.set(payment.payment_id),
-                        BillRecord.paid_at.set(payment.paid_at),
-                        BillRecord.branch_status.set(f"{bill.branch}#{PAID}"),
-                        BillRecord.outstanding_shard.remove(),
-                        BillRecord.outstanding_sort.remove(),
-                        BillRecord.version.add(1),
-                    ], condition=(BillRecord.status.is_in(*OUTSTANDING))
-                        & (BillRecord.version == bill.version))
+                _mark_paid(tx, bills, payment)
                 if code is not None:
                     tx.update(code, actions=[PaymentCodeRecord.status.set("USED"),
                                              PaymentCodeRecord.payment_id.set(
@@ -546,19 +534,7 @@ class BillingStore:
         try:
             with transact_write() as tx:
                 tx.save(payment, condition=PaymentRecord.payment_key.does_not_exist())
-                for bill in settled:
-                    tx.update(bill, actions=[
-                        BillRecord.status.set(PAID),
-                        BillRecord.amount_paid.set(bill.amount_paid),
-                        BillRecord.fine.set(bill.fine),
-                        BillRecord.payment_id.set(payment.payment_id),
-                        BillRecord.paid_at.set(payment.paid_at),
-                        BillRecord.branch_status.set(f"{bill.branch}#{PAID}"),
-                        BillRecord.outstanding_shard.remove(),
-                        BillRecord.outstanding_sort.remove(),
-                        BillRecord.version.add(1),
-                    ], condition=(BillRecord.status.is_in(*OUTSTANDING))
-                        & (BillRecord.version == bill.version))
+                _mark_paid(tx, settled, payment)
                 if partial is not None:
                     tx.update(partial, actions=[BillRecord.amount_paid.add(partial_amount),
                                                 BillRecord.version.add(1)],
@@ -572,6 +548,24 @@ class BillingStore:
             if failed:
                 raise TransactionRefused(failed) from exc
             raise
+
+
+def _mark_paid(tx, bills: Iterable[BillRecord], payment: PaymentRecord) -> None:
+    """Each bill OPEN/OVERDUE -> PAID at the version read (so the amount it was checked
+    against still holds), with what settled it; it leaves the index's attributes."""
+    for bill in bills:
+        tx.update(bill, actions=[
+            BillRecord.status.set(PAID),
+            BillRecord.amount_paid.set(bill.amount_paid),
+            BillRecord.fine.set(bill.fine),
+            BillRecord.payment_id.set(payment.payment_id),
+            BillRecord.paid_at.set(payment.paid_at),
+            BillRecord.branch_status.set(f"{bill.branch}#{PAID}"),
+            BillRecord.outstanding_shard.remove(),
+            BillRecord.outstanding_sort.remove(),
+            BillRecord.version.add(1),
+        ], condition=(BillRecord.status.is_in(*OUTSTANDING))
+            & (BillRecord.version == bill.version))
 
 
 def _leave_outstanding_index(tx, bills: Iterable[BillRecord]) -> int:

@@ -334,6 +334,8 @@ class BillingStore:
         try:
             record.save(condition=PaymentCodeRecord.code.does_not_exist())
         except PutError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
             raise Conflict("payment code collision; retry", code="CODE_COLLISION") from exc
 
     def replace_code(self, bill: BillRecord, old_code: str | None,

@@ -20,106 +20,10 @@ CHUNK = 50
 
 
 def item_level_transactions() -> None:
-    """moto backs up every table a transaction touches with a deepcopy before writing, so a
-    transaction costs O(rows in those tables) and an import of n rows O(n^2): 200 rows take
-    tens of seconds, 10,000 would take hours. DynamoDB's cost is per item. This replaces
-    moto's method, once per process, with the same semantics in two phases: check every
-    condition (nothing written if one fails, with moto's own cancellation reasons), then
-    apply, backing up only the items written. It stays serialised like every moto write
-    here (infra/moto_atomic). Used by these tests and bench/bench_bulk_import.py."""
-    import copy
-    import functools
+    """moto's transactions at DynamoDB's per-item cost (infra/moto_atomic)."""
+    from infra.moto_atomic import make_dynamodb_atomic
 
-    from moto.dynamodb.comparisons import get_filter_expression
-    from moto.dynamodb.exceptions import (ConditionalCheckFailed, MockValidationException,
-                                          MultipleTransactionsException,
-                                          TooManyTransactionsException,
-                                          TransactionCanceledException,
-                                          TransactWriteSingleOpException)
-    from moto.dynamodb.models import DynamoDBBackend
-
-    from infra.moto_atomic import _LOCK
-
-    if getattr(DynamoDBBackend.transact_write_items, "_item_level", False):
-        return
-
-    def transact_write_items(self, transact_items):
-        if len(transact_items) > 100:
-            raise TooManyTransactionsException()
-        seen, errors, planned = set(), [], []
-        for item in transact_items:
-            if len(item) > 1:
-                raise TransactWriteSingleOpException
-            original_item = None
-            try:
-                op_type, op = next(iter(item.items()))
-                if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
-                    raise ValueError("Unsupported transaction operation")
-                table_name = op["TableName"]
-                if op_type == "Put":
-                    table = self.get_table(table_name)
-                    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-                    if table.range_key_attr is not None:
-                        key[table.range_key_attr] = op["Item"][table.range_key_attr]
-                else:
-                    key = op["Key"]
-                identity = (table_name, str(dict(sorted(key.items()))))
-                if identity in seen:
-                    raise MultipleTransactionsException()
-                seen.add(identity)
-                current = self.get_item(table_name, key)
-                if op.get("ConditionExpression") is not None:
-                    condition = get_filter_expression(op["ConditionExpression"],
-                                                      op.get("ExpressionAttributeNames"),
-                                                      op.get("ExpressionAttributeValues"))
-                    if not condition.expr(current):
-                        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" \
-                                and current:
-                            original_item = current.to_json()["Attributes"]
-                        raise ConditionalCheckFailed(item=original_item)
-                planned.append((op_type, op, table_name, key))
-                errors.append((None, None, None))
-            except (MultipleTransactionsException, MockValidationException):
-                raise
-            except ConditionalCheckFailed as exc:
-                errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
-            except Exception as exc:  # noqa: BLE001 - reported as moto reports it
-                errors.append((type(exc).__name__, str(exc), original_item))
-        if any(code is not None for code, _, _ in errors):
-            raise TransactionCanceledException(errors)
-        undo = []
-        try:
-            for op_type, op, table_name, key in planned:
-                if op_type == "ConditionCheck":
-                    continue
-                undo.append((table_name, key, copy.deepcopy(self.get_item(table_name, key))))
-                names, values = op.get("ExpressionAttributeNames"), op.get(
-                    "ExpressionAttributeValues")
-                if op_type == "Put":
-                    self.put_item(table_name, op["Item"], expression_attribute_names=names,
-                                  expression_attribute_values=values)
-                elif op_type == "Delete":
-                    self.delete_item(table_name, key, expression_attribute_names=names,
-                                     expression_attribute_values=values)
-                else:
-                    self.update_item(table_name, key, update_expression=op["UpdateExpression"],
-                                     expression_attribute_names=names,
-                                     expression_attribute_values=values)
-        except Exception:
-            for table_name, key, before in reversed(undo):
-                if before is None:
-                    self.delete_item(table_name, key)
-                else:
-                    self.put_item(table_name, before.to_json()["Attributes"])
-            raise
-
-    @functools.wraps(transact_write_items)
-    def locked(self, *args, **kwargs):
-        with _LOCK:
-            return transact_write_items(self, *args, **kwargs)
-
-    locked._smile_atomic = locked._item_level = True
-    DynamoDBBackend.transact_write_items = locked
+    make_dynamodb_atomic()
 
 
 @pytest.fixture(autouse=True)

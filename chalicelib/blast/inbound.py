@@ -16,7 +16,7 @@ once).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable
 
 from chalicelib.shared_kernel.calendar import jakarta_today
@@ -104,6 +104,15 @@ class Inbound:
         if record is None or record.channel != "SMS":
             return "unknown"
         return self._apply(record, status, at, error_code, provider_message_id, whatsapp=False)
+
+    def apply_sms_event(self, event: dict) -> str:
+        """An EventBridge "Text Message Delivery Status Updated" event of AWS End User
+        Messaging SMS (source aws.sms-voice): its detail names the message and its status."""
+        parsed = sms_event_status(event.get("detail") or {})
+        if parsed is None:
+            return "ignored"
+        message_id, status, at = parsed
+        return self.apply_sms_status(message_id, status, at)
 
     def _record_for(self, callback: str | None, wamid: str) -> MessageRecord | None:
         record = self.store.message(callback) if callback else None
@@ -252,3 +261,27 @@ def _status_reply(participant) -> tuple[str, dict]:
     if participant.paid_through:
         return "status_kepesertaan", {**params, "iuran_terakhir": participant.paid_through}
     return "status_kepesertaan_baru", params
+
+
+# AWS End User Messaging SMS `messageStatus` values (event destinations / EventBridge): the
+# carrier's acceptance is "sent", the handset's receipt "delivered", the rest final failures.
+# PENDING and QUEUED say nothing we track.
+_SMS_SENT = {"SUCCESSFUL"}
+_SMS_DELIVERED = {"DELIVERED"}
+_SMS_FAILED = {"INVALID", "INVALID_MESSAGE", "UNREACHABLE", "CARRIER_UNREACHABLE", "BLOCKED",
+               "CARRIER_BLOCKED", "SPAM", "TTL_EXPIRED", "OPTED_OUT", "UNKNOWN", "VOICE_FAILED",
+               "MAX_PRICE_EXCEEDED"}
+
+
+def sms_event_status(detail: dict) -> tuple[str, str, datetime] | None:
+    """(message id, our status, when) from an SMS event's detail, or None to ignore it."""
+    message_id = detail.get("messageId")
+    status = str(detail.get("messageStatus") or "").upper()
+    if not message_id or not isinstance(detail.get("eventTimestamp"), int):
+        return None
+    ours = ("sent" if status in _SMS_SENT else "delivered" if status in _SMS_DELIVERED
+            else "failed" if status in _SMS_FAILED else None)
+    if ours is None:
+        return None
+    at = datetime.fromtimestamp(detail["eventTimestamp"] / 1000, tz=timezone.utc)
+    return str(message_id), ours, at

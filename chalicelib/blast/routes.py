@@ -109,6 +109,14 @@ def release_blast_timers(event):
     return container().blast.release_timers(parse_instant(event.time))
 
 
+@bp.on_cw_event({"source": ["aws.sms-voice"],
+                 "detail-type": ["Text Message Delivery Status Updated"]},
+                name="sms_delivery_events")
+def sms_delivery_events(event):
+    """SMS delivery receipts: AWS End User Messaging SMS publishes them to EventBridge."""
+    return {"outcome": container().blast.inbound.apply_sms_event(event.to_dict())}
+
+
 @bp.on_sqs_message(queue=QUEUES["reminders"].name, batch_size=QUEUES["reminders"].batch_size,
                    name=QUEUES["reminders"].consumer)
 def send_reminder(event):

@@ -196,6 +196,45 @@ def test_undeliverable_on_whatsapp_falls_back_to_sms_once(client, auth_header, w
     assert after["text"].startswith("BPJS Ketenagakerjaan: Yth. Peserta 0,")
 
 
+def sms_event(message_id: str, status: str, at: datetime) -> dict:
+    """Shaped like AWS End User Messaging SMS's EventBridge event (docs: Monitoring with
+    EventBridge, "Event for a delivered SMS message")."""
+    return {"version": "0", "id": "5c0fa4f8-e4ba-ed02-6101-c795472fccd0",
+            "detail-type": "Text Message Delivery Status Updated", "source": "aws.sms-voice",
+            "account": "111122223333", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "ap-southeast-3", "resources": [],
+            "detail": {"eventType": f"TEXT_{status}", "eventVersion": "1.0",
+                       "eventTimestamp": int(at.timestamp() * 1000), "isFinal": True,
+                       "originationPhoneNumber": "BPJSTK", "isoCountryCode": "ID",
+                       "messageId": message_id, "messageEncoding": "GSM",
+                       "messageType": "TRANSACTIONAL", "messageStatus": status,
+                       "messageStatusDescription": "Message has been accepted by phone",
+                       "totalMessageParts": 1}}
+
+
+def test_sms_delivery_events_move_the_fallback_sms_to_delivered_once(client, auth_header,
+                                                                     wired):
+    from tests.integration.factories import CONTEXT, handler
+
+    first, *_ = run_campaign(client, auth_header, wired)
+    wamid = next(m["provider_message_id"] for m in outbox(client, auth_header)
+                 if m["to"] == FIRST)
+    deliver_webhook(client, envelope({"statuses": [
+        status(wamid, "failed", DEC_10 + timedelta(seconds=2), callback=first["dedupe_key"],
+               error=131026)]}))
+    wired["driver"].drain()
+    sms_id = next(m["provider_message_id"] for m in outbox(client, auth_header)
+                  if m["to"] == FIRST and m["channel"] == "SMS")
+    events = handler("sms_delivery_events")
+    later = DEC_10 + timedelta(minutes=3)
+    assert events(sms_event(sms_id, "DELIVERED", later), CONTEXT) == {"outcome": "delivered"}
+    assert events(sms_event(sms_id, "SUCCESSFUL", later), CONTEXT) == {"outcome": "unchanged"}
+    assert events(sms_event("not-ours", "DELIVERED", later), CONTEXT) == {"outcome": "unknown"}
+    assert events(sms_event(sms_id, "PENDING", later), CONTEXT) == {"outcome": "ignored"}
+    [after] = records(client, auth_header, participant_id="p-000000")
+    assert (after["channel"], after["state"]) == ("SMS", "DELIVERED")
+
+
 def test_no_delivery_within_the_timeout_falls_back_to_sms(client, auth_header, wired):
     run_campaign(client, auth_header, wired)
     taken = {m["to"]: m["provider_message_id"] for m in outbox(client, auth_header)}

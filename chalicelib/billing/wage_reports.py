@@ -208,7 +208,9 @@ class WageReports:
             "submitted_by": principal.subject, "submitted_at": now.isoformat(),
             "warnings": warnings, "bill": None, "superseded_bill_id": None}
         outstanding = [b for b in of_period if b.status in OUTSTANDING]
-        if outstanding and changes:
+        if outstanding:
+            # compared with a fresh draft, not with `changes`: a report resubmitted after its
+            # re-issue failed (the bill changed meanwhile) still corrects the bill
             bill, superseded = self._reissue(employer, period, outstanding[0], employments,
                                              principal, now)
             summary["bill"], summary["superseded_bill_id"] = bill, superseded

@@ -111,7 +111,8 @@ def test_correction_before_payment_supersedes_the_bill_and_its_code(
     # the same report again changes nothing and issues no third bill
     again = report(client, auth_header, employer, "2026-11",
                    [{"kpj": employer["first"]["kpj"], "wage": 6_000_000}])
-    assert again.status_code == 201 and again.json_body["bill"] is None
+    assert again.status_code == 201 and again.json_body["superseded_bill_id"] is None
+    assert again.json_body["bill"]["bill_id"] == corrected["bill_id"]
     assert len(bills(client, auth_header, employer)) == 2
     # generation for the period stays idempotent after a correction
     assert run_schedule("generate_monthly_bills", DEC_1)["pu_created"] == 0
